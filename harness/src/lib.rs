@@ -1,0 +1,8 @@
+//! hogs: provoke Linux soft and hard lockups in virtme-ng guests and judge the watchdog reports.
+//!
+//! One data type carries the story: a console log becomes a list of [`report::Report`]s, a
+//! [`scenario::Scenario`] says what to load and which reports must (and must not) appear, and a
+//! verdict ([`judge`]) compares the two. The parser knows nothing of scenarios; the runner knows
+//! nothing of regexes.
+
+pub mod report;

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Installs everything the suite needs on a fresh Debian 12 machine: Debian packages, bindgen-cli
+# and virtme-ng at pinned versions. Idempotent: a second run checks and says there is nothing to do.
+set -euo pipefail
+
+BINDGEN_VERSION=0.73.2
+VIRTME_NG_VERSION=1.42
+
+# Why each package is here (DESIGN.md has the measurements behind these choices):
+DEBIAN_PACKAGES=(
+  rustc-web rust-web-src        # /usr/bin/rustc with rust-src: rustup's rustc has no rust-src here
+  libclang-19-dev               # bindgen needs libclang >= 17 for newer kernels; 14 is Debian's default
+  linux-source-6.12             # the default kernel's source
+  bc bison flex libelf-dev libssl-dev cpio xz-utils kmod make gcc   # kernel build
+  qemu-system-x86 udev busybox-static                               # virtme-ng guests
+)
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "must run as root (it installs Debian packages)"
+command -v apt-get >/dev/null || die "apt-get not found: this set-up is for Debian 12"
+
+changed=0
+
+missing=()
+for p in "${DEBIAN_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "[1/3] installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >/dev/null || die "apt-get update failed"
+  if ! apt-get install -y -q --no-install-recommends "${missing[@]}" >/tmp/hogs-setup-apt.log 2>&1; then
+    # Find the package that failed so the message can name it.
+    for p in "${missing[@]}"; do
+      apt-get install -y -q --no-install-recommends "$p" >>/tmp/hogs-setup-apt.log 2>&1 ||
+        die "could not install Debian package '$p' (log: /tmp/hogs-setup-apt.log)"
+    done
+  fi
+  changed=1
+else
+  say "[1/3] Debian packages: all ${#DEBIAN_PACKAGES[@]} present"
+fi
+
+if [ "$(bindgen --version 2>/dev/null)" != "bindgen $BINDGEN_VERSION" ]; then
+  say "[2/3] installing bindgen-cli $BINDGEN_VERSION with cargo (a few minutes)"
+  cargo install --locked --quiet bindgen-cli --version "$BINDGEN_VERSION" ||
+    die "could not install crate 'bindgen-cli' $BINDGEN_VERSION"
+  changed=1
+else
+  say "[2/3] bindgen-cli $BINDGEN_VERSION present"
+fi
+
+if [ "$(pip3 show virtme-ng 2>/dev/null | sed -n 's/^Version: //p')" != "$VIRTME_NG_VERSION" ]; then
+  say "[3/3] installing virtme-ng $VIRTME_NG_VERSION with pip"
+  pip3 install --quiet --disable-pip-version-check "virtme-ng==$VIRTME_NG_VERSION" >/tmp/hogs-setup-pip.log 2>&1 ||
+    die "could not install PyPI package 'virtme-ng' $VIRTME_NG_VERSION (log: /tmp/hogs-setup-pip.log)"
+  hash -r
+  changed=1
+else
+  say "[3/3] virtme-ng $VIRTME_NG_VERSION present"
+fi
+
+command -v vng >/dev/null || die "virtme-ng is installed but 'vng' is not on PATH"
+
+if [ $changed = 0 ]; then
+  say "nothing to do: everything is already installed"
+else
+  say "done"
+fi
