@@ -8,7 +8,7 @@ VIRTME_NG_VERSION=1.42
 
 # Why each package is here (DESIGN.md has the measurements behind these choices):
 DEBIAN_PACKAGES=(
-  rustc-web rust-web-src        # /usr/bin/rustc with rust-src: rustup's rustc has no rust-src here
+  rustc-web rust-web-src rust-web-clippy   # /usr/bin/rustc with rust-src (rustup's has none); CLIPPY=1
   libclang-19-dev               # bindgen needs libclang >= 17 for newer kernels; 14 is Debian's default
   linux-source-6.12             # the default kernel's source
   bc bison flex libelf-dev libssl-dev cpio xz-utils kmod make gcc   # kernel build
