@@ -6,3 +6,11 @@
 //! nothing of regexes.
 
 pub mod report;
+pub mod guest;
+pub mod judge;
+pub mod kernel;
+pub mod modules;
+pub mod output;
+pub mod runner;
+pub mod scenario;
+pub mod vm;

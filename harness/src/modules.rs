@@ -1,0 +1,131 @@
+//! Builds the hog modules against a kernel, in a copy of `Kbuild` + `hogs/` kept per kernel in the
+//! cache, so several kernels never share (or clobber) one set of objects.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+use crate::kernel::Kernel;
+
+/// The built `.ko` files for one kernel.
+#[derive(Debug, Clone)]
+pub struct Modules {
+    pub dir: PathBuf,
+}
+
+/// How the modules are built: Debian's rustc (rustup's has no rust-src) and, for the lint pass,
+/// its clippy-driver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lint {
+    None,
+    Clippy,
+}
+
+impl Modules {
+    /// Builds every hog for `kernel`. Any compiler warning is an error: learners read these files.
+    pub fn build(root: &Path, kernel: &Kernel, cache: &Path, lint: Lint) -> Result<Modules> {
+        let key = kernel.dir.to_string_lossy().replace('/', "_");
+        let dir = cache
+            .join("modules")
+            .join(format!("{}{}", kernel.release, key));
+        sync_tree(&root.join("Kbuild"), &dir.join("Kbuild"))?;
+        sync_dir(&root.join("hogs"), &dir.join("hogs"))?;
+
+        let log = dir.join(if lint == Lint::Clippy {
+            "build-clippy.log"
+        } else {
+            "build.log"
+        });
+        let mut make = Command::new("make");
+        make.arg("-C")
+            .arg(&kernel.dir)
+            .arg(format!("M={}", dir.display()))
+            .args(["RUSTC=/usr/bin/rustc", "LLVM=", "-j2"]);
+        if lint == Lint::Clippy {
+            // clippy only sees what is compiled: start from a clean tree.
+            let _ = Command::new("make")
+                .arg("-C")
+                .arg(&kernel.dir)
+                .arg(format!("M={}", dir.display()))
+                .arg("clean")
+                .output();
+            make.arg("CLIPPY=1");
+        }
+        let out = make.output().context("cannot run make")?;
+        let text = [out.stdout.as_slice(), out.stderr.as_slice()].concat();
+        std::fs::write(&log, &text)?;
+        let text = String::from_utf8_lossy(&text);
+        if !out.status.success() {
+            let first = text
+                .lines()
+                .find(|l| l.contains("error"))
+                .unwrap_or("make failed");
+            bail!("building the hogs failed: {first} (log: {})", log.display());
+        }
+        if let Some(w) = text.lines().find(|l| l.contains("warning")) {
+            bail!(
+                "building the hogs gave a warning: {} (log: {})",
+                w.trim(),
+                log.display()
+            );
+        }
+        let modules = Modules { dir };
+        let built = modules.list()?;
+        if built.is_empty() {
+            bail!("building the hogs produced no .ko (log: {})", log.display());
+        }
+        Ok(modules)
+    }
+
+    /// The `.ko` of a module, if it was built.
+    pub fn path(&self, module: &str) -> Result<PathBuf> {
+        let ko = self.dir.join("hogs").join(format!("{module}.ko"));
+        if !ko.is_file() {
+            bail!(
+                "no module {module}: {} was not built (is it in Kbuild?)",
+                ko.display()
+            );
+        }
+        Ok(ko)
+    }
+
+    pub fn list(&self) -> Result<Vec<String>> {
+        let mut names: Vec<String> = std::fs::read_dir(self.dir.join("hogs"))?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                e.file_name()
+                    .to_str()?
+                    .strip_suffix(".ko")
+                    .map(str::to_owned)
+            })
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+}
+
+/// Copies a file only when its content changed, so make's timestamps stay meaningful.
+fn sync_tree(from: &Path, to: &Path) -> Result<()> {
+    let new = std::fs::read(from).with_context(|| format!("cannot read {}", from.display()))?;
+    if std::fs::read(to).ok().as_deref() != Some(new.as_slice()) {
+        std::fs::create_dir_all(to.parent().context("no parent")?)?;
+        std::fs::write(to, new)?;
+    }
+    Ok(())
+}
+
+fn sync_dir(from: &Path, to: &Path) -> Result<()> {
+    for entry in
+        std::fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))?
+    {
+        let entry = entry?;
+        let path = entry.path();
+        if entry.file_type()?.is_dir() {
+            sync_dir(&path, &to.join(entry.file_name()))?;
+        } else if path.extension().is_some_and(|x| x == "rs") || entry.file_name() == "Kbuild" {
+            sync_tree(&path, &to.join(entry.file_name()))?;
+        }
+    }
+    Ok(())
+}

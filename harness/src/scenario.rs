@@ -1,0 +1,499 @@
+//! Scenarios as data: one TOML file per scenario in `expected/`, read by learners and the runner.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+use crate::report::{Kind, Report};
+
+/// The kernel's preemption model, as `/sys/kernel/debug/sched/preempt` or the boot log names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Preempt {
+    None,
+    Voluntary,
+    Full,
+    Lazy,
+}
+
+impl Preempt {
+    pub fn parse(word: &str) -> Option<Preempt> {
+        match word.trim().to_ascii_lowercase().as_str() {
+            "none" => Some(Preempt::None),
+            "voluntary" => Some(Preempt::Voluntary),
+            "full" => Some(Preempt::Full),
+            "lazy" => Some(Preempt::Lazy),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Preempt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Preempt::None => "none",
+            Preempt::Voluntary => "voluntary",
+            Preempt::Full => "full",
+            Preempt::Lazy => "lazy",
+        })
+    }
+}
+
+/// A report kind in a rule; `any` matches every kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KindPattern {
+    Any,
+    SoftLockup,
+    HardLockup,
+    RcuStall,
+    HungTask,
+}
+
+impl KindPattern {
+    fn matches(self, kind: Kind) -> bool {
+        matches!(
+            (self, kind),
+            (KindPattern::Any, _)
+                | (KindPattern::SoftLockup, Kind::SoftLockup)
+                | (KindPattern::HardLockup, Kind::HardLockup)
+                | (KindPattern::RcuStall, Kind::RcuStall)
+                | (KindPattern::HungTask, Kind::HungTask)
+        )
+    }
+}
+
+impl fmt::Display for KindPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            KindPattern::Any => "any report",
+            KindPattern::SoftLockup => "soft_lockup",
+            KindPattern::HardLockup => "hard_lockup",
+            KindPattern::RcuStall => "rcu_stall",
+            KindPattern::HungTask => "hung_task",
+        })
+    }
+}
+
+/// Which reports a rule is about. Every field left out matches anything.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    pub kind: KindPattern,
+    /// The stuck CPU.
+    pub cpu: Option<u32>,
+    /// The task named in `[comm:pid]` or in the `CPU: .. Comm:` line.
+    pub comm: Option<String>,
+    /// Regular expression the demangled culprit must match, e.g. `^hog_busy::`.
+    #[serde(default, with = "serde_regex_opt")]
+    pub culprit: Option<Regex>,
+    /// Whether the report must (or must not) be a victim spinning on a lock.
+    pub victim: Option<bool>,
+    /// Whether the report must (or must not) end in a panic.
+    pub panic: Option<bool>,
+    /// At least this many matching reports (expect rules only).
+    #[serde(default = "one")]
+    pub min: usize,
+    /// At most this many matching reports.
+    pub max: Option<usize>,
+    /// The rule applies only when the guest runs one of these preemption models.
+    pub preempt: Option<Vec<Preempt>>,
+    /// Why this rule exists: shown with a failure, read by learners.
+    pub why: Option<String>,
+}
+
+fn one() -> usize {
+    1
+}
+
+mod serde_regex_opt {
+    use regex::Regex;
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Regex>, D::Error> {
+        let pattern: Option<String> = Option::deserialize(d)?;
+        pattern
+            .map(|p| {
+                Regex::new(&p)
+                    .map_err(|e| serde::de::Error::custom(format!("bad culprit regex: {e}")))
+            })
+            .transpose()
+    }
+}
+
+impl Rule {
+    pub fn matches(&self, report: &Report) -> bool {
+        self.kind.matches(report.kind)
+            && self.cpu.is_none_or(|cpu| report.cpu == Some(cpu))
+            && self
+                .comm
+                .as_ref()
+                .is_none_or(|comm| report.comm.as_deref() == Some(comm))
+            && self
+                .culprit
+                .as_ref()
+                .is_none_or(|re| report.culprit.as_deref().is_some_and(|c| re.is_match(c)))
+            && self.victim.is_none_or(|v| report.victim == v)
+            && self.panic.is_none_or(|p| report.panic == p)
+    }
+
+    pub fn applies_to(&self, preempt: Option<Preempt>) -> bool {
+        match (&self.preempt, preempt) {
+            (None, _) => true,
+            (Some(models), Some(model)) => models.contains(&model),
+            // A model-specific rule cannot be judged when the model is unknown; the judge says so.
+            (Some(_), None) => false,
+        }
+    }
+}
+
+impl fmt::Display for Rule {
+    /// "soft_lockup on CPU 1 by hog_busy naming /^hog_busy::/"
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.kind)?;
+        if let Some(cpu) = self.cpu {
+            write!(f, " on CPU {cpu}")?;
+        }
+        if let Some(comm) = &self.comm {
+            write!(f, " by {comm}")?;
+        }
+        if let Some(re) = &self.culprit {
+            write!(f, " naming /{re}/")?;
+        }
+        if self.victim == Some(true) {
+            write!(f, " (victim)")?;
+        }
+        if self.panic == Some(true) {
+            write!(f, " ending in panic")?;
+        }
+        Ok(())
+    }
+}
+
+/// A scenario: what to load in which kind of boot, and the reports that must and must not appear.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// File stem: `expected/busy-loop.toml` is `busy-loop`.
+    #[serde(skip)]
+    pub name: String,
+    #[serde(skip)]
+    pub path: PathBuf,
+    /// One line for `hogs list`.
+    pub summary: String,
+    /// What the scenario demonstrates, for learners.
+    pub description: String,
+    /// The hog module to load (`hogs/<module>.rs`).
+    pub module: String,
+    /// Module parameters, e.g. `{ secs = 6, cpu = 1 }`.
+    #[serde(default)]
+    pub params: BTreeMap<String, i64>,
+    /// Kernel command-line arguments beyond those every boot gets (`nmi_watchdog=1`).
+    #[serde(default)]
+    pub cmdline: Vec<String>,
+    /// vCPUs of the guest.
+    #[serde(default = "two")]
+    pub cpus: u32,
+    /// The guest is expected to panic: the scenario needs a boot of its own.
+    #[serde(default)]
+    pub panics: bool,
+    /// The module must refuse to load (e.g. the bare-metal safety check): loading is the failure.
+    #[serde(default)]
+    pub load_fails: bool,
+    /// Seconds the guest waits after loading before unloading (defaults to the hog's `secs` + 2).
+    pub wait: Option<u64>,
+    #[serde(default)]
+    pub expect: Vec<Rule>,
+    /// Extra reports tolerated as side effects (e.g. a victim of the hog on another CPU).
+    #[serde(default)]
+    pub allow: Vec<Rule>,
+    /// Reports that must never appear, even when an `allow` rule would tolerate them.
+    #[serde(default)]
+    pub forbid: Vec<Rule>,
+}
+
+fn two() -> u32 {
+    2
+}
+
+/// Every boot gets this, so the hard lockup detector runs in KVM and TCG guests alike.
+pub const BASE_CMDLINE: &[&str] = &["nmi_watchdog=1"];
+
+impl Scenario {
+    pub fn load(path: &Path) -> Result<Scenario> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("{}: cannot read", path.display()))?;
+        Self::parse(path, &text)
+    }
+
+    /// Parses a scenario; errors are one line naming the file and line.
+    pub fn parse(path: &Path, text: &str) -> Result<Scenario> {
+        let mut scenario: Scenario = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| text[..s.start].matches('\n').count() + 1);
+            let message = e.message().replace('\n', " ");
+            match line {
+                Some(line) => anyhow::anyhow!("{}:{line}: {message}", path.display()),
+                None => anyhow::anyhow!("{}: {message}", path.display()),
+            }
+        })?;
+        scenario.name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .context("scenario file name is not UTF-8")?
+            .to_owned();
+        scenario.path = path.to_owned();
+        scenario.validate()?;
+        Ok(scenario)
+    }
+
+    fn validate(&self) -> Result<()> {
+        let at = self.path.display();
+        if !self.module.starts_with("hog_")
+            || !self
+                .module
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            bail!(
+                "{at}: module `{}` is not a hog module name (hog_*)",
+                self.module
+            );
+        }
+        if self.cpus == 0 || self.cpus > 8 {
+            bail!("{at}: cpus = {} is out of range (1..=8)", self.cpus);
+        }
+        for rule in self.expect.iter().chain(&self.allow).chain(&self.forbid) {
+            if rule.cpu.is_some_and(|cpu| cpu >= self.cpus) {
+                bail!(
+                    "{at}: a rule names CPU {} but the guest has {} CPUs",
+                    rule.cpu.unwrap_or(0),
+                    self.cpus
+                );
+            }
+            if rule.max.is_some_and(|max| max < rule.min) {
+                bail!("{at}: a rule has max < min");
+            }
+        }
+        if self.panics && !self.expect.iter().any(|r| r.panic == Some(true)) {
+            bail!("{at}: panics = true but no expect rule has panic = true");
+        }
+        if self.thresh().is_none() {
+            bail!("{at}: cmdline must set watchdog_thresh=N (the verdicts depend on it)");
+        }
+        Ok(())
+    }
+
+    /// The full kernel command line of this scenario's boot (without `--append` extras).
+    pub fn kernel_args(&self) -> Vec<String> {
+        BASE_CMDLINE
+            .iter()
+            .map(|s| s.to_string())
+            .chain(self.cmdline.iter().cloned())
+            .collect()
+    }
+
+    /// `watchdog_thresh` from the command line.
+    pub fn thresh(&self) -> Option<u64> {
+        self.cmdline
+            .iter()
+            .find_map(|a| a.strip_prefix("watchdog_thresh=")?.parse().ok())
+    }
+
+    /// The hog's run time: its `secs` parameter.
+    pub fn hog_secs(&self) -> u64 {
+        self.params.get("secs").map_or(10, |&s| s.max(0) as u64)
+    }
+
+    /// Seconds between loading the module and unloading it.
+    pub fn wait_secs(&self) -> u64 {
+        self.wait.unwrap_or(self.hog_secs() + 2)
+    }
+
+    /// `insmod` parameter string.
+    pub fn param_string(&self) -> String {
+        self.params
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// The latest the scenario's first expected report may come after the hog starts, from how
+    /// the detectors work (kernel/watchdog.c). Soft: timestamps count units of 2^30 ns and the
+    /// check is `time_after(now, touch + 2 * thresh)`, so up to 2 * thresh + 1 units pass, plus
+    /// one sample period (2 * thresh / 5 s) until the timer looks. Buddy hard lockup: the
+    /// neighbour is checked every third sample (1.2 * thresh) and two checks must see it stale.
+    pub fn latency_bound(&self) -> Option<f64> {
+        let t = self.thresh()? as f64;
+        let unit = (1u64 << 30) as f64 / 1e9;
+        Some(match self.expect.first()?.kind {
+            KindPattern::HardLockup => 2.4 * t,
+            _ => (2.0 * t + 1.0) * unit + 0.4 * t,
+        })
+    }
+}
+
+/// Loads every `*.toml` in `dir`, sorted by name.
+pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read scenario folder {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    paths.iter().map(|p| Scenario::load(p)).collect()
+}
+
+/// Picks the named scenarios (all when `names` is empty); an unknown name is an error.
+pub fn select(all: Vec<Scenario>, names: &[String]) -> Result<Vec<Scenario>> {
+    if names.is_empty() {
+        return Ok(all);
+    }
+    names
+        .iter()
+        .map(|name| {
+            all.iter()
+                .find(|s| &s.name == name)
+                .cloned()
+                .with_context(|| {
+                    let known: Vec<&str> = all.iter().map(|s| s.name.as_str()).collect();
+                    format!("unknown scenario `{name}` (known: {})", known.join(", "))
+                })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+summary = "busy loop"
+description = "spins"
+module = "hog_busy"
+params = { secs = 6, cpu = 1 }
+cmdline = ["watchdog_thresh=2"]
+
+[[expect]]
+kind = "soft_lockup"
+cpu = 1
+comm = "hog_busy"
+culprit = "^hog_busy::"
+"#;
+
+    fn report(kind: Kind, cpu: u32, comm: &str, culprit: &str) -> Report {
+        Report {
+            kind,
+            cpu: Some(cpu),
+            comm: Some(comm.into()),
+            culprit: Some(culprit.into()),
+            ..Report::empty(kind, 1)
+        }
+    }
+
+    #[test]
+    fn parses_and_matches() {
+        let s = Scenario::parse(Path::new("expected/busy-loop.toml"), GOOD).unwrap();
+        assert_eq!(s.name, "busy-loop");
+        assert_eq!(s.param_string(), "cpu=1 secs=6");
+        assert_eq!(s.kernel_args(), ["nmi_watchdog=1", "watchdog_thresh=2"]);
+        assert_eq!(
+            s.latency_bound().map(|b| (b * 100.0).round() / 100.0),
+            Some(6.17)
+        );
+        let rule = &s.expect[0];
+        assert!(rule.matches(&report(
+            Kind::SoftLockup,
+            1,
+            "hog_busy",
+            "hog_busy::hog_thread"
+        )));
+        assert!(!rule.matches(&report(
+            Kind::SoftLockup,
+            0,
+            "hog_busy",
+            "hog_busy::hog_thread"
+        )));
+        assert!(!rule.matches(&report(
+            Kind::HardLockup,
+            1,
+            "hog_busy",
+            "hog_busy::hog_thread"
+        )));
+        assert!(!rule.matches(&report(
+            Kind::SoftLockup,
+            1,
+            "hog_busy",
+            "queued_spin_lock_slowpath"
+        )));
+        assert_eq!(
+            rule.to_string(),
+            "soft_lockup on CPU 1 by hog_busy naming /^hog_busy::/"
+        );
+    }
+
+    #[test]
+    fn unknown_field_names_file_and_line() {
+        let bad = GOOD.replace("cpu = 1\ncomm", "cpu = 1\ncolour = \"red\"\ncomm");
+        let err = Scenario::parse(Path::new("expected/x.toml"), &bad)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("expected/x.toml:11: unknown field `colour`"),
+            "{err}"
+        );
+        assert!(!err.contains('\n'), "{err}");
+    }
+
+    #[test]
+    fn malformed_toml_and_bad_values_are_errors() {
+        let err = Scenario::parse(Path::new("x.toml"), "summary = ")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("x.toml:1: "), "{err}");
+        let err = Scenario::parse(
+            Path::new("x.toml"),
+            &GOOD.replace("cpu = 1\ncomm", "cpu = 5\ncomm"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("names CPU 5 but the guest has 2 CPUs"),
+            "{err}"
+        );
+        let err = Scenario::parse(Path::new("x.toml"), &GOOD.replace("^hog_busy::", "("))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("bad culprit regex"), "{err}");
+        let err = Scenario::parse(
+            Path::new("x.toml"),
+            &GOOD.replace("\"watchdog_thresh=2\"", ""),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("watchdog_thresh"), "{err}");
+    }
+
+    #[test]
+    fn preempt_specific_rules() {
+        let text = GOOD.replace(
+            "culprit = \"^hog_busy::\"",
+            "preempt = [\"none\", \"voluntary\"]",
+        );
+        let s = Scenario::parse(Path::new("x.toml"), &text).unwrap();
+        assert!(s.expect[0].applies_to(Some(Preempt::Voluntary)));
+        assert!(!s.expect[0].applies_to(Some(Preempt::Full)));
+        assert!(!s.expect[0].applies_to(None));
+    }
+
+    #[test]
+    fn select_rejects_unknown_names() {
+        let s = Scenario::parse(Path::new("busy-loop.toml"), GOOD).unwrap();
+        let err = select(vec![s], &["nope".into()]).unwrap_err().to_string();
+        assert_eq!(err, "unknown scenario `nope` (known: busy-loop)");
+    }
+}

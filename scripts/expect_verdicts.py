@@ -1,0 +1,26 @@
+#!/usr/bin/env python3
+"""Checks a `hogs run --json` result against the verdicts a red check expects.
+
+    expect_verdicts.py RESULTS.json EXIT_CODE name=PASS|FAIL ...
+
+The run must exit 1 (some scenario failed), and each named scenario must have the given outcome.
+"""
+import json
+import sys
+
+path, rc, wanted = sys.argv[1], int(sys.argv[2]), dict(a.split("=", 1) for a in sys.argv[3:])
+with open(path) as f:
+    got = {s["name"]: s for s in json.load(f)["scenarios"]}
+problems = []
+if rc != 1:
+    problems.append(f"hogs run exited {rc}, expected 1 (some scenarios must fail)")
+for name, outcome in wanted.items():
+    actual = got.get(name, {}).get("outcome", "missing")
+    if actual != outcome:
+        reasons = "; ".join(got.get(name, {}).get("reasons", []))
+        problems.append(f"{name}: expected {outcome}, got {actual} {reasons}")
+for p in problems:
+    print(f"red check: {p}", file=sys.stderr)
+if problems:
+    sys.exit(1)
+print(f"red check: ok ({', '.join(f'{n}={o}' for n, o in wanted.items())})")

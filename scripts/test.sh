@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The project's test command (README, .ci/run): lint, unit and golden tests, the hog modules'
+# warning-free and clippy builds, a boot check, the full VM suite on the default kernel with real
+# boots, and the checks that the suite goes red when the watchdog is broken. Stops at the first
+# failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+results=${HOGS_RESULTS:-target/hogs-test}
+mkdir -p "$results"
+
+t0=$SECONDS
+phase_start=$SECONDS
+phase() {
+  printf '\n==> [%4ds] %s (previous phase: %ds)\n' $((SECONDS - t0)) "$*" $((SECONDS - phase_start))
+  phase_start=$SECONDS
+}
+
+phase "set-up (Debian packages, bindgen-cli, virtme-ng)"
+bash scripts/setup.sh
+
+phase "cargo fmt --check"
+cargo fmt --check
+
+phase "cargo clippy --all-targets -- -D warnings"
+cargo clippy --quiet --all-targets -- -D warnings
+
+phase "cargo test (unit and golden tests)"
+cargo test --quiet
+
+phase "kernel (cached build of the default kernel)"
+cargo build --release --quiet -p hogs-harness
+hogs=target/release/hogs
+$hogs kernel
+
+phase "hog modules: warning-free build, then CLIPPY=1"
+$hogs build
+$hogs build --clippy
+
+phase "boot check (virtme-ng, TCG): buddy hard lockup detector active"
+$hogs boot-check
+
+phase "suite: every scenario, real boots"
+$hogs run --ktap --junit "$results/junit.xml" --json "$results/results.json"
+
+phase "red check: nosoftlockup must fail exactly the scenarios that expect soft lockups"
+set +e
+$hogs run busy-loop nopreempt-loop polite-control irqsave-loop --append nosoftlockup \
+  --json "$results/nosoftlockup.json"
+rc=$?
+set -e
+python3 scripts/expect_verdicts.py "$results/nosoftlockup.json" "$rc" \
+  busy-loop=FAIL nopreempt-loop=FAIL polite-control=PASS irqsave-loop=PASS
+
+phase "red check: nmi_watchdog=0 must fail the hard lockup scenario"
+set +e
+$hogs run irqsave-loop nopreempt-loop --append nmi_watchdog=0 --json "$results/nmi_watchdog0.json"
+rc=$?
+set -e
+python3 scripts/expect_verdicts.py "$results/nmi_watchdog0.json" "$rc" irqsave-loop=FAIL nopreempt-loop=PASS
+
+phase "done"
+echo "all test phases passed in $((SECONDS - t0)) s"
