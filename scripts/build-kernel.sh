@@ -39,8 +39,6 @@ version=$(make -s -C "$src" kernelversion)
 key=$( { cat "$fragment"; echo "$version"; "$RUSTC" --version; bindgen --version 2>/dev/null; gcc --version | head -1; } |
   sha256sum | cut -c1-12)
 out=$cache/kernels/$version-$key
-ln -sfn "$out" "$cache/kernel-6.12.tmp" && mv -T "$cache/kernel-6.12.tmp" "$cache/kernel-6.12"
-
 if [ -e "$out/.hogs-built" ] && [ -e "$out/arch/x86/boot/bzImage" ]; then
   say "Linux $version up to date in $out"
   echo "$out"
@@ -91,5 +89,7 @@ if ! wait $pid; then
 fi
 grep -cE '^  (CC|AS|RUSTC [A-Z]*|AR|LD) ' "$log" >"$cache/kernels/objects" || true
 touch "$out/.hogs-built"
+# A stable name for the newest default kernel, switched atomically once it is complete.
+ln -sfn "$out" "$cache/kernel-6.12.tmp" && mv -T "$cache/kernel-6.12.tmp" "$cache/kernel-6.12"
 say "built Linux $version in $((SECONDS - start)) s: $out"
 echo "$out"

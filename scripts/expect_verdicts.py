@@ -1,17 +1,22 @@
 #!/usr/bin/env python3
 """Checks a `hogs run --json` result against the verdicts a red check expects.
 
-    expect_verdicts.py RESULTS.json EXIT_CODE name=PASS|FAIL ...
+    expect_verdicts.py RESULTS.json EXIT_CODE name=PASS|FAIL|TIMEOUT|ERROR ...
 
-The run must exit 1 (some scenario failed), and each named scenario must have the given outcome.
+The run must exit 1 (some scenario failed), each named scenario must have the given outcome, and
+no boot may have left a process (QEMU...) alive.
 """
 import json
 import sys
 
 path, rc, wanted = sys.argv[1], int(sys.argv[2]), dict(a.split("=", 1) for a in sys.argv[3:])
 with open(path) as f:
-    got = {s["name"]: s for s in json.load(f)["scenarios"]}
+    run = json.load(f)
+got = {s["name"]: s for s in run["scenarios"]}
 problems = []
+for boot in run["boots"]:
+    if boot["survivors"]:
+        problems.append(f"boot {boot['index']} left processes running: {boot['survivors']}")
 if rc != 1:
     problems.append(f"hogs run exited {rc}, expected 1 (some scenarios must fail)")
 for name, outcome in wanted.items():

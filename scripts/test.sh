@@ -58,5 +58,12 @@ rc=$?
 set -e
 python3 scripts/expect_verdicts.py "$results/nmi_watchdog0.json" "$rc" irqsave-loop=FAIL nopreempt-loop=PASS
 
+phase "hang check: a guest with its only CPU locked for good ends in TIMEOUT, no QEMU left"
+set +e
+$hogs --scenarios tests/scenarios run hung-guest --timeout 75 --json "$results/hung.json"
+rc=$?
+set -e
+python3 scripts/expect_verdicts.py "$results/hung.json" "$rc" hung-guest=TIMEOUT
+
 phase "done"
 echo "all test phases passed in $((SECONDS - t0)) s"

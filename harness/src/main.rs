@@ -23,6 +23,14 @@ struct Cli {
     /// The project folder (holds expected/, hogs/, scripts/).
     #[arg(long, env = "HOGS_ROOT", global = true, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/.."))]
     root: PathBuf,
+    /// The scenario folder (default: expected/ in the project).
+    #[arg(
+        long = "scenarios",
+        env = "HOGS_SCENARIOS",
+        global = true,
+        value_name = "DIR"
+    )]
+    scenario_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Cmd,
 }
@@ -118,9 +126,13 @@ fn main() -> ExitCode {
 
 fn dispatch(cli: Cli) -> Result<ExitCode> {
     let root = cli.root.as_path();
+    let scenario_dir = cli
+        .scenario_dir
+        .clone()
+        .unwrap_or_else(|| root.join("expected"));
     match cli.command {
         Cmd::List => {
-            for s in scenario::load_dir(&root.join("expected"))? {
+            for s in scenario::load_dir(&scenario_dir)? {
                 println!("{:<24} {}", s.name, s.summary);
             }
             Ok(ExitCode::SUCCESS)
@@ -182,7 +194,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             timeout,
             memory,
         } => {
-            let all = scenario::load_dir(&root.join("expected"))?;
+            let all = scenario::load_dir(&scenario_dir)?;
             let selected = scenario::select(all, &scenarios)?;
             if live && selected.len() != 1 {
                 bail!("--live shows one scenario: name it (see `hogs list`)");

@@ -45,6 +45,8 @@ pub struct BootResult {
     pub wall_secs: f64,
     pub exit_code: Option<i32>,
     pub timed_out: bool,
+    /// Processes of the boot still alive after it was killed (must be empty).
+    pub survivors: Vec<u32>,
     pub preempt: Option<Preempt>,
     pub console_log: PathBuf,
 }
@@ -193,7 +195,17 @@ pub fn run(
         }
         let console = ended.console.clone();
         let analysis = analyze(&console, group);
-        for (scenario, verdict) in group.iter().zip(analysis.verdicts(group, &ended)) {
+        let mut verdicts = analysis.verdicts(group, &ended);
+        if !ended.survivors.is_empty() {
+            for v in &mut verdicts {
+                v.outcome = Outcome::Error;
+                v.reasons.push(format!(
+                    "processes of the boot survived the kill: {:?}",
+                    ended.survivors
+                ));
+            }
+        }
+        for (scenario, verdict) in group.iter().zip(verdicts) {
             let window = analysis.window_reports(&scenario.name);
             let latency = analysis.latency(scenario);
             let r = ScenarioResult {
@@ -219,6 +231,7 @@ pub fn run(
             wall_secs: ended.wall.as_secs_f64(),
             exit_code: ended.exit_code,
             timed_out: ended.timed_out,
+            survivors: ended.survivors.clone(),
             preempt: analysis.preempt,
             console_log,
         });
@@ -507,6 +520,17 @@ mod tests {
         Scenario::parse(Path::new(&format!("{name}.toml")), &text).unwrap()
     }
 
+    fn ended(exit_code: Option<i32>) -> vm::Ended {
+        vm::Ended {
+            console: vec![],
+            stdout: vec![],
+            exit_code,
+            timed_out: false,
+            wall: Duration::ZERO,
+            survivors: vec![],
+        }
+    }
+
     #[test]
     fn boots_are_shared_only_when_compatible() {
         let all = [
@@ -541,13 +565,7 @@ mod tests {
         assert_eq!(a.preempt, Some(Preempt::Voluntary));
         assert_eq!(a.window_reports("a").len(), 1);
         assert_eq!(a.window_reports("c").len(), 0);
-        let ended = vm::Ended {
-            console: vec![],
-            stdout: vec![],
-            exit_code: Some(0),
-            timed_out: false,
-            wall: Duration::ZERO,
-        };
+        let ended = ended(Some(0));
         let v = a.verdicts(&group, &ended);
         // Neither scenario expects anything: a's report is unexpected, c passes.
         assert_eq!(v[0].outcome, Outcome::Fail);
@@ -562,13 +580,7 @@ mod tests {
             b"[    0.000000] Linux version 6.12\n[    1.0] Kernel panic - not syncing: VFS\n",
             &group,
         );
-        let ended = vm::Ended {
-            console: vec![],
-            stdout: vec![],
-            exit_code: Some(255),
-            timed_out: false,
-            wall: Duration::ZERO,
-        };
+        let ended = ended(Some(255));
         let v = a.verdicts(&group, &ended);
         assert_eq!(v[0].outcome, Outcome::Error);
         assert!(

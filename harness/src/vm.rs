@@ -45,6 +45,8 @@ pub struct Ended {
     pub exit_code: Option<i32>,
     pub timed_out: bool,
     pub wall: Duration,
+    /// Processes of the boot (QEMU...) still alive after the kill: should never happen.
+    pub survivors: Vec<u32>,
 }
 
 impl Boot<'_> {
@@ -133,10 +135,11 @@ impl Boot<'_> {
                 exited_at = Some(Instant::now());
             }
         }
-        drop(group);
         if exited_at.is_none() {
             exit_code = child.wait()?.code();
         }
+        group.kill();
+        let survivors = group.survivors(Duration::from_secs(5));
         for reader in readers {
             let _ = reader.join();
         }
@@ -147,6 +150,7 @@ impl Boot<'_> {
             exit_code: if timed_out { None } else { exit_code },
             timed_out,
             wall: start.elapsed(),
+            survivors,
         })
     }
 }
@@ -182,6 +186,43 @@ impl GroupGuard {
             libc::killpg(self.0, libc::SIGKILL);
         }
     }
+}
+
+impl GroupGuard {
+    /// Live (not zombie) processes left in the group, after waiting up to `patience` for them.
+    fn survivors(&self, patience: Duration) -> Vec<u32> {
+        let start = Instant::now();
+        loop {
+            let alive = live_members(self.0);
+            if alive.is_empty() || start.elapsed() > patience {
+                return alive;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// Processes in group `pgid` that are not zombies, from /proc/PID/stat
+/// (`pid (comm) state ppid pgrp ...`; comm may hold spaces and parentheses).
+fn live_members(pgid: libc::pid_t) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                return false;
+            };
+            let Some((_, rest)) = stat.rsplit_once(')') else {
+                return false;
+            };
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            fields
+                .first()
+                .is_some_and(|state| *state != "Z" && *state != "X")
+                && fields.get(2).and_then(|g| g.parse::<libc::pid_t>().ok()) == Some(pgid)
+        })
+        .collect()
 }
 
 impl Drop for GroupGuard {

@@ -1,0 +1,149 @@
+//! Bad input gets a one-line error and a non-zero exit, never a panic or a silent pass.
+//! These run the real binary; none of them boots a VM.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn hogs(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hogs"))
+        .args(args)
+        .env_remove("HOGS_SCENARIOS")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run hogs")
+}
+
+fn hogs_stdin(args: &[&str], input: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hogs"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run hogs");
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Exit code 2 and exactly one line on stderr, starting with `hogs: error: `.
+fn assert_one_line_error(out: &Output, needle: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "not one line: {stderr}");
+    assert!(stderr.starts_with("hogs: error: "), "{stderr}");
+    assert!(stderr.contains(needle), "{stderr} lacks {needle}");
+}
+
+#[test]
+fn unknown_scenario() {
+    let out = hogs(&["run", "no-such-scenario"]);
+    assert_one_line_error(&out, "unknown scenario `no-such-scenario` (known: ");
+}
+
+#[test]
+fn missing_and_unbuilt_kernels() {
+    let out = hogs(&["run", "busy-loop", "--kdir", "/nonexistent/linux"]);
+    assert_one_line_error(&out, "kernel at /nonexistent/linux: no such directory");
+    let dir = tempfile::tempdir().unwrap();
+    let out = hogs(&["boot-check", "--kdir", dir.path().to_str().unwrap()]);
+    assert_one_line_error(&out, "is not configured: no .config");
+    std::fs::write(dir.path().join(".config"), "CONFIG_MODULES=y\n").unwrap();
+    std::fs::create_dir_all(dir.path().join("arch/x86/boot")).unwrap();
+    std::fs::write(dir.path().join("arch/x86/boot/bzImage"), "").unwrap();
+    let out = hogs(&["run", "--kdir", dir.path().to_str().unwrap()]);
+    assert_one_line_error(&out, "lacks CONFIG_RUST: the hogs are Rust modules");
+}
+
+#[test]
+fn malformed_scenario_file_names_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        "summary = \"s\"\ndescription = \"d\"\nmodule = \"hog_busy\"\ncmdline = [\"watchdog_thresh=2\"]\n\n[[expect]]\nkind = \"soft_lockup\"\nkolour = 1\n",
+    )
+    .unwrap();
+    let out = hogs(&["--scenarios", dir.path().to_str().unwrap(), "list"]);
+    assert_one_line_error(&out, "bad.toml:8: unknown field `kolour`");
+    std::fs::write(dir.path().join("bad.toml"), "summary = [\n").unwrap();
+    let out = hogs(&["--scenarios", dir.path().to_str().unwrap(), "run"]);
+    assert_one_line_error(&out, "bad.toml:");
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        "summary = \"s\"\ndescription = \"d\"\nmodule = \"hog_busy\"\ncmdline = []\n",
+    )
+    .unwrap();
+    let out = hogs(&["--scenarios", dir.path().to_str().unwrap(), "list"]);
+    assert_one_line_error(&out, "must set watchdog_thresh");
+}
+
+#[test]
+fn list_shows_every_scenario_file() {
+    let out = hogs(&["list"]);
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../expected");
+    let files = std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "toml")
+        })
+        .count();
+    assert!(
+        files >= 12,
+        "the suite has at least the DESIGN table's scenarios"
+    );
+    assert_eq!(stdout.lines().count(), files);
+    assert!(
+        stdout.lines().any(|l| l.starts_with("busy-loop ")),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn live_needs_exactly_one_scenario() {
+    let out = hogs(&["run", "--live"]);
+    assert_one_line_error(&out, "--live shows one scenario");
+}
+
+#[test]
+fn check_reads_garbage_without_failing() {
+    let garbage: Vec<u8> = (0..20_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let out = hogs_stdin(&["check", "-"], &garbage);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "no lockup reports"
+    );
+    let out = hogs_stdin(&["check", "--json", "-"], &garbage);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["reports"].as_array().map(Vec::len), Some(0));
+}
+
+#[test]
+fn check_finds_a_report_on_stdin() {
+    let log = b"[  355.900698] NMI watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [hog:6885]\n";
+    let out = hogs_stdin(&["check", "--json", "-"], log);
+    assert!(out.status.success());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["reports"][0]["kind"], "soft_lockup");
+    assert_eq!(json["reports"][0]["cpu"], 0);
+    assert_eq!(json["reports"][0]["stuck_secs"], 22);
+    assert_eq!(json["reports"][0]["line"], 1);
+}
+
+#[test]
+fn check_of_a_missing_file_is_an_io_error() {
+    let out = hogs(&["check", "/nonexistent/console.log"]);
+    assert_one_line_error(&out, "cannot read /nonexistent/console.log");
+}
