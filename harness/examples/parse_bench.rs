@@ -58,25 +58,42 @@ fn synthetic_console(size: usize) -> String {
 }
 
 fn main() {
-    let megabytes: usize = std::env::args().nth(1).map_or(200, |a| a.parse().expect("size in MB"));
+    let megabytes: usize = std::env::args()
+        .nth(1)
+        .map_or(200, |a| a.parse().expect("size in MB"));
     let console = synthetic_console(megabytes << 20);
     let mb = console.len() as f64 / (1 << 20) as f64;
 
     let start = Instant::now();
     let reports = report::parse(console.as_bytes());
     let secs = start.elapsed().as_secs_f64();
-    println!("parse: {mb:.0} MB in {secs:.3} s = {:.0} MB/s, {} reports", mb / secs, reports.len());
+    println!(
+        "parse: {mb:.0} MB in {secs:.3} s = {:.0} MB/s, {} reports",
+        mb / secs,
+        reports.len()
+    );
 
     // The worst case: nothing but reports, so every line goes through the state machine.
-    let dense = REPORTS.concat().repeat((megabytes << 20) / 4 / REPORTS.concat().len() + 1);
+    let dense = REPORTS
+        .concat()
+        .repeat((megabytes << 20) / 4 / REPORTS.concat().len() + 1);
     let dense_mb = dense.len() as f64 / (1 << 20) as f64;
     let start = Instant::now();
     let reports = report::parse(dense.as_bytes());
     let secs = start.elapsed().as_secs_f64();
-    println!("parse, reports only: {dense_mb:.0} MB in {secs:.3} s = {:.0} MB/s, {} reports", dense_mb / secs, reports.len());
+    println!(
+        "parse, reports only: {dense_mb:.0} MB in {secs:.3} s = {:.0} MB/s, {} reports",
+        dense_mb / secs,
+        reports.len()
+    );
 
     let start = Instant::now();
-    let count = report::lines(console.as_bytes()).filter(|l| l.text.starts_with("hogs-mark:")).count();
+    let count = report::lines(console.as_bytes())
+        .filter(|l| l.text.starts_with("hogs-mark:"))
+        .count();
     let secs = start.elapsed().as_secs_f64();
-    println!("lines: {mb:.0} MB in {secs:.3} s = {:.0} MB/s, {count} marker lines", mb / secs);
+    println!(
+        "lines: {mb:.0} MB in {secs:.3} s = {:.0} MB/s, {count} marker lines",
+        mb / secs
+    );
 }

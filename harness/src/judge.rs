@@ -34,6 +34,9 @@ pub struct Verdict {
     pub outcome: Outcome,
     /// Why it is not a pass; empty for a pass.
     pub reasons: Vec<String>,
+    /// Which expectations applied (or did not) for the preemption model seen, so a reader of
+    /// any result knows why a report was or was not required.
+    pub expectations: Vec<String>,
 }
 
 impl Verdict {
@@ -41,6 +44,7 @@ impl Verdict {
         Verdict {
             outcome,
             reasons: vec![reason.into()],
+            expectations: Vec::new(),
         }
     }
 }
@@ -48,10 +52,22 @@ impl Verdict {
 /// Judges a scenario that ran (the guest reached it) against the reports in its window.
 pub fn judge(scenario: &Scenario, run: &Run) -> Verdict {
     let mut reasons = Vec::new();
+    let mut expectations = Vec::new();
     let model_unknown = run.preempt.is_none();
     let model = run.preempt.map_or("unknown".to_owned(), |m| m.to_string());
 
     for rule in &scenario.expect {
+        let models = rule.preempt.as_ref().map(|m| {
+            let names: Vec<String> = m.iter().map(|p| p.to_string()).collect();
+            names.join("/")
+        });
+        expectations.push(match (&models, rule.applies_to(run.preempt)) {
+            (None, _) => format!("expected: {rule}"),
+            (Some(m), true) => format!("expected under preempt={model} (rule for {m}): {rule}"),
+            (Some(m), false) => {
+                format!("not expected under preempt={model} (rule only for {m}): {rule}")
+            }
+        });
         if !rule.applies_to(run.preempt) {
             if model_unknown && rule.preempt.is_some() {
                 reasons.push(format!(
@@ -111,10 +127,7 @@ pub fn judge(scenario: &Scenario, run: &Run) -> Verdict {
         reasons.push("expected the guest to panic, it did not".to_owned());
     }
     if !run.finished && !run.panicked && reasons.is_empty() {
-        return Verdict::new(
-            Outcome::Timeout,
-            "the scenario did not finish before the deadline",
-        );
+        reasons.push("the scenario did not finish before the deadline".to_owned());
     }
 
     let outcome = if reasons.is_empty() {
@@ -124,7 +137,11 @@ pub fn judge(scenario: &Scenario, run: &Run) -> Verdict {
     } else {
         Outcome::Fail
     };
-    Verdict { outcome, reasons }
+    Verdict {
+        outcome,
+        reasons,
+        expectations,
+    }
 }
 
 /// "soft_lockup on CPU 1 [hog_busy] in hog_busy::hog_thread"
@@ -273,6 +290,21 @@ culprit = "^hog_busy::"
             preempt: Some(Preempt::Full),
             ..finished(&reports)
         };
+        let applied = judge(&s, &finished(&[])).expectations;
+        assert_eq!(
+            applied,
+            ["expected under preempt=voluntary (rule for none/voluntary): soft_lockup on CPU 1 by hog_busy"]
+        );
+        let skipped = judge(
+            &s,
+            &Run {
+                preempt: Some(Preempt::Full),
+                ..finished(&[])
+            },
+        )
+        .expectations;
+        assert!(skipped[0]
+            .starts_with("not expected under preempt=full (rule only for none/voluntary)"));
         // Under full preemption the rule does not apply, so the report is unexpected.
         assert_eq!(judge(&s, &full).outcome, Outcome::Fail);
         assert_eq!(

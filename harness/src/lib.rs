@@ -5,12 +5,12 @@
 //! verdict ([`judge`]) compares the two. The parser knows nothing of scenarios; the runner knows
 //! nothing of regexes.
 
-pub mod report;
 pub mod guest;
 pub mod judge;
 pub mod kernel;
 pub mod modules;
 pub mod output;
+pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod vm;

@@ -25,6 +25,9 @@ pub fn ktap(run: &RunResult) -> String {
         for reason in &r.reasons {
             let _ = writeln!(s, "# {}: {}", r.name, reason.replace('\n', " "));
         }
+        for e in r.expectations.iter().filter(|e| e.contains("preempt=")) {
+            let _ = writeln!(s, "# {}: {e}", r.name);
+        }
         if let (Some(l), Some(b)) = (r.latency_secs, r.latency_bound_secs) {
             let _ = writeln!(s, "# {}: detected after {l:.2} s (bound {b:.1} s)", r.name);
         }
@@ -105,6 +108,7 @@ mod tests {
             boot: 1,
             outcome,
             reasons: reasons.iter().map(|s| s.to_string()).collect(),
+            expectations: vec![],
             latency_secs: Some(4.25),
             latency_bound_secs: Some(4.8),
             preempt: None,

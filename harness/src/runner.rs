@@ -58,6 +58,8 @@ pub struct ScenarioResult {
     pub boot: usize,
     pub outcome: Outcome,
     pub reasons: Vec<String>,
+    /// The expectations that applied, given the preemption model seen.
+    pub expectations: Vec<String>,
     /// Seconds from the hog starting to the first expected report (kernel clock).
     pub latency_secs: Option<f64>,
     /// The detector's theoretical worst case for this scenario's watchdog_thresh.
@@ -214,6 +216,7 @@ pub fn run(
                 boot: index,
                 outcome: verdict.outcome,
                 reasons: verdict.reasons,
+                expectations: verdict.expectations,
                 latency_secs: latency,
                 latency_bound_secs: scenario.latency_bound(),
                 preempt: analysis.preempt,
@@ -247,6 +250,7 @@ fn not_run(s: &Scenario, boot: usize, outcome: Outcome, why: &str) -> ScenarioRe
         boot,
         outcome,
         reasons: vec![why.to_owned()],
+        expectations: Vec::new(),
         latency_secs: None,
         latency_bound_secs: s.latency_bound(),
         preempt: None,

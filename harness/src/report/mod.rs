@@ -1,35 +1,169 @@
 //! Console text -> watchdog reports. Knows nothing about VMs or scenarios.
+//!
+//! [`parse`] finds soft and hard lockups, RCU stalls and hung tasks in a console log of any
+//! kernel age and logging path, binds each to its registers and call trace, and names the
+//! culprit function. [`lines`] gives the harness the same view of the console (prefixes
+//! removed, timestamps read) for its own marker lines. [`explain`] turns reports into
+//! teaching text.
 
-use serde::Serialize;
+mod explain;
+mod lines;
+mod parser;
+mod trace;
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+pub use explain::explain;
+pub use lines::{lines, Line};
 
 /// What the kernel reported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
+    /// `BUG: soft lockup - CPU#N stuck for Ns!`: a CPU did not schedule.
     SoftLockup,
+    /// `Watchdog detected hard LOCKUP on cpu N`: a CPU took no timer interrupts.
     HardLockup,
+    /// `rcu: INFO: rcu_sched self-detected stall on CPU` and friends.
     RcuStall,
+    /// `INFO: task comm:pid blocked for more than N seconds.`
     HungTask,
 }
 
-/// One watchdog report found in a console log.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+impl Kind {
+    /// The serialized name, e.g. `soft_lockup`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::SoftLockup => "soft_lockup",
+            Kind::HardLockup => "hard_lockup",
+            Kind::RcuStall => "rcu_stall",
+            Kind::HungTask => "hung_task",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A string that names no [`Kind`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownKind(pub String);
+
+impl fmt::Display for UnknownKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unknown report kind {:?} (expected soft_lockup, hard_lockup, rcu_stall or hung_task)",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for UnknownKind {}
+
+impl FromStr for Kind {
+    type Err = UnknownKind;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [
+            Kind::SoftLockup,
+            Kind::HardLockup,
+            Kind::RcuStall,
+            Kind::HungTask,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+        .ok_or_else(|| UnknownKind(s.to_owned()))
+    }
+}
+
+/// One watchdog report found in a console log. Field order is the JSON order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     pub kind: Kind,
     /// The stuck CPU.
     pub cpu: Option<u32>,
+    /// `stuck for Ns` of a soft lockup, `more than N seconds` of a hung task.
     pub stuck_secs: Option<u64>,
+    /// The task that was current on the stuck CPU (`[comm:pid]`, `Comm:`), or the hung task.
     pub comm: Option<String>,
     pub pid: Option<u32>,
-    /// Demangled function the report is about, e.g. `hog_busy::hog_thread`.
+    /// Demangled function the report is about, e.g. `hog_busy::hog_thread`: the RIP/pc
+    /// function, else the first reliable task-context frame that is not watchdog, interrupt,
+    /// printing or idle plumbing. No offsets, no module.
     pub culprit: Option<String>,
+    /// A `Kernel panic - not syncing:` followed and belongs to this report.
     pub panic: bool,
     pub panic_reason: Option<String>,
     /// 1-based line of the report's first line.
     pub line: usize,
+    /// The CPU that printed the report when the log names one other than by implication
+    /// (`CPU1: Watchdog detected ...`, `Sending NMI from CPU 1`, RCU's `detected by 1`).
+    pub reporting_cpu: Option<u32>,
+    /// Module of the culprit, e.g. `hog_busy` from `[hog_busy]`.
+    pub module: Option<String>,
+    /// The RIP/pc as printed, e.g. `_RNvCs32VmJVZqcFt_8hog_busy10hog_thread+0x3b/0x50`,
+    /// or the address of a user-mode RIP.
+    pub rip: Option<String>,
+    /// The CPU spins waiting for another one: its RIP or culprit is a spinlock/rwlock slow
+    /// path (`native_queued_spin_lock_slowpath`, `_raw_spin_lock*`, `.text.lock.spinlock`,
+    /// `do_raw_spin_lock` ...) or an IPI wait (`smp_call_function_many_cond`,
+    /// `csd_lock_wait`). The culprit runs on another CPU.
+    pub victim: bool,
+    /// The RIP was in user mode (x86 segment `0033`): no kernel culprit.
+    pub user_space: bool,
+    /// Seconds since boot of the report's first line, from its `[  12.345678]` prefix.
+    pub time: Option<f64>,
+    /// Demangled reliable (non-`?`) frames of the report's call trace, in order.
+    pub stack: Vec<String>,
+    /// Taint letters from the report's `Tainted:` field, e.g. `GOL`; empty for `Not tainted`.
+    pub tainted: Option<String>,
 }
 
-/// Parses a whole console log.
-pub fn parse(_text: &[u8]) -> Vec<Report> {
-    Vec::new()
+impl Report {
+    /// A report of `kind` starting at `line` that knows nothing else yet.
+    pub fn empty(kind: Kind, line: usize) -> Self {
+        Report {
+            kind,
+            cpu: None,
+            stuck_secs: None,
+            comm: None,
+            pid: None,
+            culprit: None,
+            panic: false,
+            panic_reason: None,
+            line,
+            reporting_cpu: None,
+            module: None,
+            rip: None,
+            victim: false,
+            user_space: false,
+            time: None,
+            stack: Vec::new(),
+            tainted: None,
+        }
+    }
 }
+
+/// Parses a whole console log. The text may be invalid UTF-8, use CRLF, or be truncated.
+pub fn parse(text: &[u8]) -> Vec<Report> {
+    parser::parse(text)
+}
+
+/// The reports as `{"reports":[...]}`, pretty-printed.
+pub fn to_json(reports: &[Report]) -> String {
+    #[derive(Serialize)]
+    struct Document<'a> {
+        reports: &'a [Report],
+    }
+    serde_json::to_string_pretty(&Document { reports }).expect("reports always serialize")
+}
+
+#[cfg(test)]
+mod tests;
