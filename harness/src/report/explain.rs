@@ -76,7 +76,10 @@ fn explain_one(out: &mut String, i: usize, r: &Report, all: &[Report]) {
             "  {cpu} kept running kernel code without scheduling, so the watchdog's per-CPU stopper work could \
              not run. A soft lockup is reported once that work has not run for 2*watchdog_thresh (20 s by \
              default; 2.6 kernels used softlockup_thresh, 10 s on RHEL 5); interrupts still worked, and \
-             the timer interrupt noticed."
+             the timer interrupt noticed. Whether a loop that never sleeps gets here depends on the \
+             preemption model: under preempt=none or voluntary nothing takes the CPU from kernel code, \
+             while under full or lazy preemption the scheduler preempts it for the stopper, so there the \
+             loop must also have had preemption or interrupts off (a spinlock held, preempt_disable())."
         ),
         Kind::HardLockup => {
             let how = match r.reporting_cpu {

@@ -205,6 +205,8 @@ struct Draft {
     interrupt_end: Option<usize>,
     /// A `CPU: N PID:` or `Pid:` line has been bound to it: later dumps are someone else's.
     has_task_line: bool,
+    /// `rip` holds the registers printed inside `<TASK>` after an interrupt section.
+    task_rip: bool,
 }
 
 impl Draft {
@@ -218,6 +220,7 @@ impl Draft {
             pc: None,
             interrupt_end: None,
             has_task_line: false,
+            task_rip: false,
         }
     }
 
@@ -611,11 +614,21 @@ impl Parser {
                 block.quiet = 0;
                 // A user-mode RIP after the trace is the syscall entry, not where the CPU hung.
                 let before_trace = block.trace == TraceState::NotStarted;
+                // When the watchdog's timer interrupted an interrupt (softirqs run on irq exit),
+                // the first RIP is that interrupt's; the one printed inside <TASK> after the
+                // interrupt section is where the stuck task was, and it is what the report is about.
+                let task_after_irq = block.context == Context::Task
+                    && draft.interrupt_end.is_some()
+                    && !draft.task_rip
+                    && !pc.user;
                 let r = &mut draft.report;
-                if r.rip.is_none() && !r.user_space && (before_trace || !pc.user) {
+                if (r.rip.is_none() && !r.user_space && (before_trace || !pc.user))
+                    || task_after_irq
+                {
                     r.rip = Some(pc.raw);
                     r.user_space = pc.user;
                     draft.pc = pc.symbol;
+                    draft.task_rip = task_after_irq;
                 }
                 return Flow::Continue;
             }

@@ -28,6 +28,10 @@ const FIXTURES: &[&str] = &[
     "rcu_detected_stalls_nmi.log",
     "rcu_self_detected.log",
     "rhel7_3.10_hard_lockup_panic.log",
+    "run_6.12_contention_pair.log",
+    "run_6.12_hardlockup_panic.log",
+    "run_6.12_shared_boot.log",
+    "run_6.12_softlockup_panic.log",
     "rust_closure_and_legacy.log",
     "seed000_ubuntu_4.4_soft_lockup.log",
     "seed000_xenserver_emerg_panic.log",
@@ -36,6 +40,7 @@ const FIXTURES: &[&str] = &[
     "seed004_rhel5_pausetest_user_space.log",
     "soft_lockup_panic.log",
     "soft_prefixes_and_comms.log",
+    "softirq_rip_before_task_rip.log",
     "spinlock_pair.log",
     "truncated_eof.log",
     "user_space_modern.log",
@@ -567,6 +572,92 @@ fn spinlock_pair_names_the_holder() {
         "Candidates among the other reports: #2 soft lockup on CPU 1 in hog_pair::holder_thread"
     ));
     insta::assert_snapshot!("spinlock_pair_explained", text);
+}
+
+// --- Consoles recorded from this project's own runs (Linux 6.12.117, TCG, watchdog_thresh=2) ---
+
+/// What `hogs check` prints for a report, so each assertion reads like the console.
+fn brief(r: &Report) -> String {
+    format!(
+        "{} cpu={:?} comm={:?} culprit={:?} module={:?} victim={} panic={}",
+        r.kind,
+        r.cpu,
+        r.comm.as_deref(),
+        r.culprit.as_deref(),
+        r.module.as_deref(),
+        r.victim,
+        r.panic
+    )
+}
+
+#[test]
+fn run_shared_boot_busy_irqsave_nopreempt() {
+    let reports = golden("run_6.12_shared_boot.log");
+    let got: Vec<String> = reports.iter().map(brief).collect();
+    assert_eq!(
+        got,
+        [
+            "soft_lockup cpu=Some(1) comm=Some(\"hog_busy\") culprit=Some(\"hog_busy::spin::busy_loop\") module=Some(\"hog_busy\") victim=false panic=false",
+            "hard_lockup cpu=Some(1) comm=Some(\"hog_irqsave\") culprit=Some(\"hog_irqsave::spin::busy_loop\") module=Some(\"hog_irqsave\") victim=false panic=false",
+            "soft_lockup cpu=Some(1) comm=Some(\"hog_nopreempt\") culprit=Some(\"hog_nopreempt::spin::busy_loop\") module=Some(\"hog_nopreempt\") victim=false panic=false",
+        ]
+    );
+    // The buddy detector on CPU 0 reported CPU 1.
+    assert_eq!(reports[1].reporting_cpu, Some(0));
+    // Latency from the hog's own start line, as the runner measures it.
+    let start = marker_time(&read("run_6.12_shared_boot.log"), "hog_busy: hogging CPU 1");
+    let latency = reports[0].time.unwrap() - start;
+    assert!((4.0..8.0).contains(&latency), "{latency}");
+}
+
+#[test]
+fn run_contention_pair_victim_and_culprit() {
+    let reports = golden("run_6.12_contention_pair.log");
+    let holder = reports
+        .iter()
+        .find(|r| r.comm.as_deref() == Some("hog_holder"))
+        .unwrap();
+    let waiter = reports
+        .iter()
+        .find(|r| r.comm.as_deref() == Some("hog_waiter"))
+        .unwrap();
+    assert_eq!((holder.cpu, holder.victim), (Some(1), false));
+    assert_eq!(holder.culprit.as_deref(), Some("hog_pair::spin::busy_loop"));
+    assert_eq!((waiter.cpu, waiter.victim), (Some(2), true));
+    assert_eq!(waiter.culprit.as_deref(), Some("queued_spin_lock_slowpath"));
+}
+
+#[test]
+fn run_panics_end_their_reports() {
+    let soft = golden("run_6.12_softlockup_panic.log");
+    let soft = only(&soft);
+    assert_eq!(
+        (soft.kind, soft.cpu, soft.panic),
+        (Kind::SoftLockup, Some(1), true)
+    );
+    assert_eq!(soft.panic_reason.as_deref(), Some("softlockup: hung tasks"));
+    let hard = golden("run_6.12_hardlockup_panic.log");
+    let hard = only(&hard);
+    assert_eq!(
+        (hard.kind, hard.cpu, hard.panic),
+        (Kind::HardLockup, Some(1), true)
+    );
+    assert_eq!(hard.panic_reason.as_deref(), Some("Hard LOCKUP"));
+    assert_eq!(
+        hard.culprit.as_deref(),
+        Some("hog_irqsave::spin::busy_loop")
+    );
+}
+
+#[test]
+fn softirq_rip_gives_way_to_the_task_rip() {
+    // The timer hit while softirqs ran on irq exit: the first RIP is in sched_balance_domains,
+    // the task's (the hog's) comes inside <TASK> after the interrupt section.
+    let reports = golden("softirq_rip_before_task_rip.log");
+    let r = only(&reports);
+    assert_eq!(r.culprit.as_deref(), Some("hog_busy::spin::busy_loop"));
+    assert_eq!(r.module.as_deref(), Some("hog_busy"));
+    assert!(!r.victim);
 }
 
 // --- API details ---
