@@ -41,7 +41,13 @@ impl Modules {
         make.arg("-C")
             .arg(&kernel.dir)
             .arg(format!("M={}", dir.display()))
-            .args(["RUSTC=/usr/bin/rustc", "LLVM=", "-j2"]);
+            // What CONFIG_WERROR adds, so a warning fails on any kernel, WERROR or not.
+            .args([
+                "RUSTC=/usr/bin/rustc",
+                "LLVM=",
+                "KRUSTFLAGS=-Dwarnings",
+                "-j2",
+            ]);
         if lint == Lint::Clippy {
             // clippy only sees what is compiled: start from a clean tree.
             let _ = Command::new("make")
@@ -50,7 +56,8 @@ impl Modules {
                 .arg(format!("M={}", dir.display()))
                 .arg("clean")
                 .output();
-            make.arg("CLIPPY=1");
+            // rustup's clippy-driver (for another rustc) comes first in PATH.
+            make.args(["CLIPPY=1", "CLIPPY_DRIVER=/usr/bin/clippy-driver"]);
         }
         let out = make.output().context("cannot run make")?;
         let text = [out.stdout.as_slice(), out.stderr.as_slice()].concat();

@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Differences between the kernels the hogs build against, in one place.
+//!
+//! Every hog includes this file with `#[path = "common/compat.rs"] mod compat;`, and nothing
+//! else in `hogs/` looks at the kernel version. The top-level `Kbuild` turns
+//! `$(VERSION).$(PATCHLEVEL)` into `--cfg` flags that only this file reads:
+//!
+//! | flag                  | set for   | meaning                                                |
+//! |-----------------------|-----------|--------------------------------------------------------|
+//! | `hogs_module_authors` | >= 6.15   | `module!` takes `authors: [..]` (6.12: `author: ".."`) |
+//!
+//! Adding a kernel version means adding a line to `Kbuild` and a `cfg` branch here. Things that
+//! differ between versions but are deliberately done the same way everywhere:
+//!
+//! - Module parameters: `module!` has `params` only from 6.19; the hogs declare theirs with
+//!   [`crate::params::module_param`], which writes the same `__param` and `.modinfo` entries
+//!   as C's `module_param()` and therefore works on every version.
+//! - `cpu_relax()`: 7.x has `kernel::processor::cpu_relax()`, but it calls an out-of-line C
+//!   helper on kernels built with GCC, so a lockup report would show its RIP in
+//!   `rust_helper_cpu_relax` instead of in the hog. [`cpu_relax`] emits the same x86 `pause`
+//!   inline, on every version.
+//! - Time: the hogs call `bindings::ktime_get()`, not 6.12's `kernel::time::Ktime`, which
+//!   later kernels reworked.
+//!
+//! [`module_fully_loaded`] reads module-loader internals (`struct module`), which may need a
+//! `cfg` branch on a future kernel.
+
+use kernel::bindings;
+
+#[cfg(not(MODULE))]
+compile_error!("the hogs can only be built as loadable modules (obj-m), never built in");
+
+#[cfg(not(CONFIG_X86_64))]
+compile_error!("the hogs are x86-64 only (CPUID hypervisor check, report formats)");
+
+/// Declares the hog's module with the metadata every hog shares.
+///
+/// Hides the `author` (6.12) versus `authors` (6.15 and later) difference of `module!`.
+///
+/// # Examples
+///
+/// ```ignore
+/// compat::hog_module! {
+///     type: HogBusy,
+///     name: "hog_busy",
+///     description: "Soft lockup: a kthread spinning without ever scheduling",
+/// }
+/// ```
+macro_rules! hog_module {
+    (type: $type:ident, name: $name:tt, description: $description:tt $(,)?) => {
+        #[cfg(not(hogs_module_authors))]
+        ::kernel::prelude::module! {
+            type: $type,
+            name: $name,
+            author: "the hogs project",
+            description: $description,
+            license: "GPL",
+        }
+
+        #[cfg(hogs_module_authors)]
+        ::kernel::prelude::module! {
+            type: $type,
+            name: $name,
+            authors: ["the hogs project"],
+            description: $description,
+            license: "GPL",
+        }
+    };
+}
+pub(crate) use hog_module;
+
+/// Tells the CPU that this is a spin-wait loop, like C's `cpu_relax()` on x86 (`pause`).
+///
+/// Always inlined, so the busy loop stays in the hog's own function (see the module
+/// documentation for why 7.x's `kernel::processor::cpu_relax()` is not used).
+#[inline(always)]
+pub(crate) fn cpu_relax() {
+    core::hint::spin_loop();
+}
+
+/// Gives the CPU away if the scheduler wants it, like C's `cond_resched()`.
+///
+/// `__cond_resched()` exists where `cond_resched()` can do something: without
+/// `CONFIG_PREEMPTION`, or with `CONFIG_PREEMPT_DYNAMIC` (where `preempt=full` turns C's
+/// `cond_resched()` into a no-op; calling `__cond_resched()` directly is harmless then). On a
+/// fully preemptible kernel without dynamic preemption, C's `cond_resched()` is empty, and so
+/// is this.
+#[inline]
+pub(crate) fn cond_resched() {
+    #[cfg(any(not(CONFIG_PREEMPTION), CONFIG_PREEMPT_DYNAMIC))]
+    // SAFETY: `__cond_resched()` may be called from any sleepable context; the hogs call it from
+    // their own kthread, with no lock held and interrupts enabled.
+    unsafe {
+        bindings::__cond_resched()
+    };
+}
+
+/// Returns the number of the CPU the current task runs on (C's `task_cpu(current)`).
+///
+/// Only stable while the task cannot migrate: it is bound to one CPU, or preemption is off.
+pub(crate) fn current_cpu() -> u32 {
+    // SAFETY: `get_current()` returns the running task, which stays valid while it runs this
+    // code. `thread_info.cpu` is what `task_cpu()` reads (`CONFIG_THREAD_INFO_IN_TASK`, always
+    // set on x86-64); the volatile read is C's `READ_ONCE()`.
+    unsafe {
+        core::ptr::read_volatile(core::ptr::addr_of!(
+            (*bindings::get_current()).thread_info.cpu
+        ))
+    }
+}
+
+/// Returns whether the module loader is done with this module.
+///
+/// True once `init` has returned, the module is live and the loader has dropped its init
+/// sections: in `do_init_module()` that happens after `module_enable_rodata_ro()`, whose TLB
+/// flush waits for every CPU to answer an IPI, and just before `insmod` returns. Reads loader
+/// internals (`struct module`'s `state` and `mem[MOD_INIT_TEXT]`, 6.4 and later).
+pub(crate) fn module_fully_loaded() -> bool {
+    // SAFETY: Only the address of `__this_module` is taken.
+    let module = unsafe { __this_module.get() };
+    // SAFETY: `module` is this module's `struct module`, valid while its code runs. The loader
+    // writes both fields while this may run on another CPU: the volatile reads are C's
+    // `READ_ONCE()`, and a stale value only makes the caller poll again.
+    let (state, init_text) = unsafe {
+        (
+            core::ptr::read_volatile(core::ptr::addr_of!((*module).state)),
+            core::ptr::read_volatile(core::ptr::addr_of!(
+                (*module).mem[bindings::mod_mem_type_MOD_INIT_TEXT as usize].base
+            )),
+        )
+    };
+    state == bindings::module_state_MODULE_STATE_LIVE && init_text.is_null()
+}
+
+/// Returns ECX of CPUID leaf `leaf` (sub-leaf 0).
+pub(crate) fn cpuid_ecx(leaf: u32) -> u32 {
+    // `__cpuid` was an `unsafe fn` in older Rust versions (the kernel's minimum is 1.78) and is
+    // safe in newer ones: the `unsafe` block is needed by the former, unused by the latter.
+    #[allow(unused_unsafe)]
+    // SAFETY: Every x86-64 CPU has the CPUID instruction; it only reads identification registers.
+    let result = unsafe { core::arch::x86_64::__cpuid(leaf) };
+    result.ecx
+}
+
+// `struct module` contains empty structs (e.g. `lockdep_map` without `CONFIG_LOCKDEP`), which
+// Rust calls FFI-unsafe; only the address of `__this_module` is ever used.
+#[allow(improper_ctypes)]
+extern "C" {
+    /// Tells the soft-lockup detector that this CPU is making progress (`<linux/nmi.h>`, which
+    /// 6.12's bindings do not include; exported with `CONFIG_SOFTLOCKUP_DETECTOR`).
+    pub(crate) fn touch_softlockup_watchdog();
+
+    /// The module's own `struct module`, C's `THIS_MODULE`, defined by `modpost` in the
+    /// module's `.mod.c` (`module!` declares it the same way).
+    pub(crate) static __this_module: kernel::types::Opaque<bindings::module>;
+}

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Checks every hog makes before it locks anything up.
+//!
+//! - [`check_virtual_machine`]: the hogs are meant for virtual machines; they refuse to load
+//!   on bare metal unless `force=1`. The test-only `assume_bare_metal=1` makes them act as if
+//!   the hypervisor flag were absent, so the refusal can be tested in a VM.
+//! - [`cpu_param`]: a `cpu=`-like parameter names a CPU that exists and is online.
+//!
+//! Declares the `force` and `assume_bare_metal` parameters, shared by every hog.
+
+use crate::{compat, params::module_param};
+use kernel::{bindings, ffi::c_ulong, prelude::*};
+
+module_param!(
+    force: bool = false,
+    "Load even on bare metal (no hypervisor flag in CPUID), where the lockup is real"
+);
+module_param!(
+    assume_bare_metal: bool = false,
+    "Testing only: act as if the CPUID hypervisor flag were absent"
+);
+
+/// CPUID leaf 1, ECX bit 31: "hypervisor present", set by every hypervisor for its guests.
+const CPUID_1_ECX_HYPERVISOR: u32 = 1 << 31;
+
+/// Refuses to hog a CPU of a physical machine unless the `force` parameter says so.
+///
+/// Returns `EPERM` when no hypervisor is detected (or `assume_bare_metal=1`) and `force=0`.
+pub(crate) fn check_virtual_machine() -> Result {
+    let flag = compat::cpuid_ecx(1) & CPUID_1_ECX_HYPERVISOR != 0;
+    let hypervisor = if assume_bare_metal::get() {
+        pr_info!(
+            "assume_bare_metal=1: acting as if the CPUID hypervisor flag were clear (it is {})\n",
+            if flag { "set" } else { "clear" }
+        );
+        false
+    } else {
+        flag
+    };
+
+    if hypervisor {
+        return Ok(());
+    }
+    if force::get() {
+        pr_warn!("no hypervisor detected (CPUID.1:ECX bit 31 clear), but force=1: going ahead\n");
+        return Ok(());
+    }
+    pr_err!(
+        "refusing to load: no hypervisor detected (CPUID.1:ECX bit 31 clear), this looks like \
+         bare metal and the hog would really lock up one of its CPUs; run it in a virtual \
+         machine, or load it with force=1\n"
+    );
+    Err(EPERM)
+}
+
+/// Checks a CPU-number parameter: `-1` means "do not bind" and gives `None`.
+///
+/// Otherwise the CPU must exist (below `nr_cpu_ids`) and be online; if not, the reason is
+/// logged with the parameter's `name` and `EINVAL` is returned.
+pub(crate) fn cpu_param(name: &str, value: i32) -> Result<Option<u32>> {
+    if value == -1 {
+        return Ok(None);
+    }
+    // SAFETY: `nr_cpu_ids` is set during boot, before any module can be loaded, and only read
+    // afterwards.
+    let nr_cpu_ids = unsafe { bindings::nr_cpu_ids };
+    let cpu = match u32::try_from(value) {
+        Ok(cpu) if cpu < nr_cpu_ids => cpu,
+        _ => {
+            pr_err!(
+                "{}={}: no such CPU: this machine has CPUs 0 to {} (-1 = do not bind)\n",
+                name,
+                value,
+                nr_cpu_ids.saturating_sub(1)
+            );
+            return Err(EINVAL);
+        }
+    };
+    if !cpu_online(cpu) {
+        pr_err!("{}={}: CPU {} is offline\n", name, value, cpu);
+        return Err(EINVAL);
+    }
+    Ok(Some(cpu))
+}
+
+/// Returns whether `cpu` (below `nr_cpu_ids`) is online, C's `cpu_online()`.
+///
+/// The answer can change right after (CPU hotplug); binding a kthread to a CPU that went
+/// offline in between only makes the scheduler run it elsewhere, with a warning.
+fn cpu_online(cpu: u32) -> bool {
+    /// The number of words of a bitmap, from a pointer to it (no reference is made).
+    fn words<const N: usize>(_bitmap: *const [c_ulong; N]) -> usize {
+        N
+    }
+
+    let bits_per_word = c_ulong::BITS;
+    let word = (cpu / bits_per_word) as usize;
+    // SAFETY: Only the address of the exported `__cpu_online_mask` is taken here.
+    let bitmap = unsafe { core::ptr::addr_of!(bindings::__cpu_online_mask.bits) };
+    if word >= words(bitmap) {
+        return false;
+    }
+    // SAFETY: `bitmap` points to the live mask and `word` is within it. The volatile read is
+    // C's `READ_ONCE()` of a word that CPU hotplug may change concurrently.
+    let bits = unsafe { core::ptr::read_volatile(bitmap.cast::<c_ulong>().add(word)) };
+    bits & (1 << (cpu % bits_per_word)) != 0
+}

@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The busy loop every hog spins in, and the messages around it.
+//!
+//! The seed's hog is `while (1);`. Ours differs in two ways, so that the machine rights itself
+//! again: it looks at the clock (`ktime_get()`) and at `kthread_should_stop()` every
+//! [`RELAX_PER_ROUND`] `pause` instructions, and returns after `secs` seconds or when the
+//! module is unloaded. It does not schedule unless asked to ([`Manners`]); whether that makes
+//! a lockup depends on the context the caller gives it:
+//!
+//! | caller                            | context                       | watchdog report |
+//! |-----------------------------------|-------------------------------|-----------------|
+//! | `hog_busy`, `hog_isolated`        | preemptible kthread           | soft lockup unless `preempt=full` |
+//! | `hog_nopreempt`, `hog_pair` holder | raw spinlock held: preemption off | soft lockup |
+//! | `hog_irqsave`                     | `spin_lock_irqsave`: interrupts off | hard lockup |
+//! | `hog_polite`                      | calls `cond_resched()` each round | none |
+//!
+//! [`busy_loop`] is never inlined, so the `RIP:` line of a report names it, with the hog's
+//! crate in front: `hog_busy::spin::busy_loop` (v0-mangled in the report:
+//! `_RNvNtCs<hash>_8hog_busy4spin9busy_loop`).
+//!
+//! The messages have a fixed form the test harness greps, with the module name as prefix:
+//! `hog_busy: hogging CPU 1 for 8 s ...` when the hog starts and
+//! `hog_busy: released CPU 1 after 8.000 s` when it ends.
+
+use crate::{compat, thread};
+use core::fmt;
+use kernel::{bindings, prelude::*};
+
+/// How many `pause` instructions between two looks at the clock and at the stop flag.
+///
+/// Large enough that nearly all the time is spent in [`busy_loop`] itself (so that is where a
+/// lockup report finds the RIP, not in `ktime_get()`), small enough that the hog notices its
+/// deadline or `kthread_stop()` within a millisecond or so (a `pause` takes up to ~100 cycles).
+const RELAX_PER_ROUND: u32 = 10_000;
+
+/// Nanoseconds per second.
+const NSEC_PER_SEC: i64 = 1_000_000_000;
+
+/// What the busy loop does between two rounds of spinning, besides looking at the clock.
+///
+/// The default does nothing: the hog never gives the CPU away by itself.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct Manners {
+    /// Call `cond_resched()`: let the scheduler run something else if it wants to.
+    pub(crate) cond_resched: bool,
+    /// Call `touch_softlockup_watchdog()`: tell the soft-lockup detector all is well.
+    pub(crate) touch_watchdog: bool,
+}
+
+/// How [`busy_loop`] ended.
+#[derive(Clone, Copy)]
+pub(crate) enum End {
+    /// The `secs` were over.
+    Expired,
+    /// `kthread_stop()` asked the thread to stop (the module is being unloaded).
+    Stopped,
+}
+
+/// What [`busy_loop`] reports when it returns.
+#[derive(Clone, Copy)]
+pub(crate) struct Outcome {
+    /// How long it spun, in nanoseconds.
+    pub(crate) elapsed_ns: i64,
+    /// Why it stopped.
+    pub(crate) end: End,
+}
+
+/// Returns `CLOCK_MONOTONIC` in nanoseconds (`ktime_get()`).
+pub(crate) fn now_ns() -> i64 {
+    // SAFETY: `ktime_get()` may be called from any context but NMI, with interrupts on or off.
+    unsafe { bindings::ktime_get() }
+}
+
+/// Spins on the current CPU for `secs` seconds (0: until `kthread_stop()`).
+///
+/// Never sleeps and never schedules unless `manners` says so, whatever the caller holds.
+/// Returns early when `kthread_stop()` is called.
+#[inline(never)]
+pub(crate) fn busy_loop(secs: u32, manners: Manners) -> Outcome {
+    let limit_ns = i64::from(secs) * NSEC_PER_SEC;
+    let start = now_ns();
+    loop {
+        for _ in 0..RELAX_PER_ROUND {
+            compat::cpu_relax();
+        }
+        if manners.cond_resched {
+            compat::cond_resched();
+        }
+        if manners.touch_watchdog {
+            // SAFETY: `touch_softlockup_watchdog()` may be called from any context.
+            unsafe { compat::touch_softlockup_watchdog() };
+        }
+
+        let elapsed_ns = now_ns() - start;
+        if thread::should_stop() {
+            return Outcome {
+                elapsed_ns,
+                end: End::Stopped,
+            };
+        }
+        if secs != 0 && elapsed_ns >= limit_ns {
+            return Outcome {
+                elapsed_ns,
+                end: End::Expired,
+            };
+        }
+    }
+}
+
+/// Logs that the hog starts hogging `cpu` for `secs` seconds, and how (`how`).
+///
+/// The line reads `<module>: hogging CPU <cpu> for <secs> s <how>`, or `... until unloaded
+/// <how>` when `secs` is 0.
+pub(crate) fn announce(cpu: u32, secs: u32, how: fmt::Arguments<'_>) {
+    pr_info!("hogging CPU {} {} {}\n", cpu, Duration(secs), how);
+}
+
+/// Logs that the hog gave `cpu` back, after how long and why.
+///
+/// The line reads `<module>: released CPU <cpu> after <s.mmm> s`, followed by
+/// ` (stopped by rmmod)` if the module was unloaded before the time was over.
+pub(crate) fn released(cpu: u32, outcome: Outcome) {
+    let why = match outcome.end {
+        End::Expired => "",
+        End::Stopped => " (stopped by rmmod)",
+    };
+    pr_info!(
+        "released CPU {} after {}{}\n",
+        cpu,
+        Seconds(outcome.elapsed_ns),
+        why
+    );
+}
+
+/// Formats a hog's duration: `for 8 s`, or `until unloaded` for 0.
+struct Duration(u32);
+
+impl fmt::Display for Duration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            0 => f.write_str("until unloaded"),
+            secs => write!(f, "for {} s", secs),
+        }
+    }
+}
+
+/// Formats nanoseconds as seconds with milliseconds: `8.004 s`.
+pub(crate) struct Seconds(pub(crate) i64);
+
+impl fmt::Display for Seconds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = self.0.max(0) / 1_000_000;
+        write!(f, "{}.{:03} s", ms / 1000, ms % 1000)
+    }
+}

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The hogs' kernel threads: create, bind to a CPU, start, and stop.
+//!
+//! 6.12 has no kthread abstraction in Rust; this is C's usual pattern written with
+//! `kernel::bindings`:
+//!
+//! ```c
+//! task = kthread_create(threadfn, data, "%s", name);  // created, not running yet
+//! get_task_struct(task);                              // keep it even after threadfn returns
+//! kthread_bind(task, cpu);                            // only while it is not running
+//! wake_up_process(task);                              // now it runs threadfn(data)
+//! ...
+//! kthread_stop_put(task);                             // ask it to stop, wait, drop the reference
+//! ```
+//!
+//! The reference matters because a hog's thread may already have returned (the hog ended
+//! after `secs`) when the module is unloaded: without it the `task_struct` would be freed and
+//! `kthread_stop()` would use freed memory. With it, `kthread_stop()` on a thread that has
+//! exited returns at once, and on a thread that still runs it sets the "should stop" flag,
+//! which the hog's loop checks, and waits for the thread function to return.
+//!
+//! A hog starts only once the module loader is done with the module (`insmod` is about to
+//! return), not as soon as `init` has created its thread: after `init` the loader still makes
+//! the module's read-only-after-init data read-only, which flushes the TLB of every CPU with
+//! an IPI. A CPU hogged with interrupts off cannot answer it, so `insmod` would hang with the
+//! module half-loaded and impossible to remove (seen with `hog_irqsave secs=0`: `insmod`
+//! soft-locked in `smp_call_function_many_cond` for good).
+
+use crate::compat;
+use core::{ffi::CStr, ptr::NonNull};
+use kernel::{
+    bindings,
+    error::from_err_ptr,
+    ffi::{c_int, c_void},
+    prelude::*,
+};
+
+/// The code a hog thread runs.
+pub(crate) trait ThreadBody: Send + Sync + 'static {
+    /// Runs in the new kernel thread; the thread ends when this returns.
+    ///
+    /// Must return soon after `kthread_should_stop()` becomes true, or unloading the module
+    /// waits for it.
+    fn run(&self);
+}
+
+/// A running (or finished) kernel thread executing [`ThreadBody::run`] on its `T`.
+///
+/// Dropping it stops the thread and waits for it to end.
+pub(crate) struct Thread<T: ThreadBody> {
+    /// The thread, with a reference of ours (`get_task_struct`).
+    task: NonNull<bindings::task_struct>,
+    /// What the thread runs on; it reads it through a raw pointer until it has been stopped,
+    /// so it is dropped only after `Drop::drop` has stopped the thread.
+    _body: KBox<T>,
+}
+
+// SAFETY: `task` is only used by `Drop`, and stopping a kthread may be done from any task. `T`
+// is `Send + Sync`.
+unsafe impl<T: ThreadBody> Send for Thread<T> {}
+
+// SAFETY: `&Thread` gives no access to anything (all methods take `self` or `&mut self`).
+unsafe impl<T: ThreadBody> Sync for Thread<T> {}
+
+impl<T: ThreadBody> Thread<T> {
+    /// Starts a kernel thread named `name` running `body.run()`, bound to `cpu` if given.
+    ///
+    /// `cpu` must be a possible CPU (see [`crate::guard::cpu_param`]).
+    pub(crate) fn spawn(name: &CStr, cpu: Option<u32>, body: T) -> Result<Self> {
+        let body = KBox::new(body, GFP_KERNEL)?;
+        let data = core::ptr::from_ref::<T>(&body).cast_mut().cast::<c_void>();
+
+        // SAFETY: `trampoline::<T>` has the signature `kthread_create_on_node` expects, and
+        // `data` points to a `T` that stays alive until the thread has been stopped (the `Drop`
+        // of the `Thread` returned below, which owns it). The format `"%s"` takes one
+        // NUL-terminated string, `name`.
+        let task = unsafe {
+            bindings::kthread_create_on_node(
+                Some(trampoline::<T>),
+                data,
+                bindings::NUMA_NO_NODE,
+                c"%s".as_ptr().cast(),
+                name.as_ptr(),
+            )
+        };
+        let task = NonNull::new(from_err_ptr(task)?).ok_or(ENOMEM)?;
+
+        // SAFETY: `task` is a valid kthread, just created and not yet running; the reference
+        // taken here is dropped by `kthread_stop_put()` in `Drop`.
+        unsafe { bindings::get_task_struct(task.as_ptr()) };
+        // From here on, dropping `thread` stops the thread, even one that never ran.
+        let thread = Self { task, _body: body };
+
+        if let Some(cpu) = cpu {
+            // SAFETY: The thread has not been woken up yet, which `kthread_bind()` requires.
+            // `cpu` is below `nr_cpu_ids` (the caller checked it).
+            unsafe { bindings::kthread_bind(task.as_ptr(), cpu) };
+        }
+
+        // SAFETY: `task` is valid: we hold a reference to it.
+        unsafe { bindings::wake_up_process(task.as_ptr()) };
+        Ok(thread)
+    }
+}
+
+impl<T: ThreadBody> Drop for Thread<T> {
+    fn drop(&mut self) {
+        // SAFETY: We hold a reference to `task` (from `spawn`), which this call drops. It works
+        // whether the thread is running, has already returned, or never ran; it returns once
+        // the thread function has returned, so `_body` is no longer in use when it is dropped
+        // right after this.
+        unsafe { bindings::kthread_stop_put(self.task.as_ptr()) };
+    }
+}
+
+/// Returns whether `kthread_stop()` was called on the current kthread.
+///
+/// Must be called from one of the hogs' threads (a kthread).
+pub(crate) fn should_stop() -> bool {
+    // SAFETY: The hogs call this only from their own kthreads, as `kthread_should_stop()`
+    // requires.
+    unsafe { bindings::kthread_should_stop() }
+}
+
+/// Sleeps, a millisecond or so at a time, until `ready()` is true; returns `false` instead if
+/// `kthread_stop()` is called meanwhile.
+///
+/// Must be called from one of the hogs' threads (a kthread).
+pub(crate) fn sleep_until(ready: impl Fn() -> bool) -> bool {
+    while !ready() {
+        if should_stop() {
+            return false;
+        }
+        // SAFETY: `msleep()` may be called from any sleepable context, as a kthread is.
+        unsafe { bindings::msleep(1) };
+    }
+    true
+}
+
+/// The C-callable thread function: waits for the module to be loaded, then runs the body
+/// `data` points to.
+///
+/// # Safety
+///
+/// `data` must point to a `T` that stays valid until this function returns.
+unsafe extern "C" fn trampoline<T: ThreadBody>(data: *mut c_void) -> c_int {
+    // SAFETY: `spawn` passed a pointer to the `T` in the `Thread`'s box, which is freed only
+    // after `kthread_stop_put()` has waited for this function to return.
+    let body = unsafe { &*data.cast::<T>() };
+
+    // If `init` fails after creating this thread, the module never goes live: `Drop` stops the
+    // thread while it waits here.
+    if sleep_until(compat::module_fully_loaded) {
+        body.run();
+    }
+    0
+}

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `hog_irqsave`: a kernel thread spinning inside `spin_lock_irqsave()` (hard lockup).
+//!
+//! The seed's second hog (`spin_lock_irqsave(&lock, flags); while (1);`), made recoverable:
+//! the thread `hog_irqsave` takes a spinlock with interrupts disabled, spins for `secs`
+//! seconds on CPU `cpu`, then releases the lock and restores interrupts.
+//!
+//! ```text
+//! insmod hog_irqsave.ko secs=8 cpu=1
+//! ```
+//!
+//! With interrupts off, the CPU takes no timer interrupt at all: its watchdog hrtimer stops
+//! counting, and the hard-lockup detector reports it. Under QEMU's TCG there is no PMU for the
+//! perf NMI detector; the buddy detector runs instead: every third sample of its own watchdog
+//! hrtimer (1.2 * `watchdog_thresh` seconds), a CPU checks that its neighbour's counter has
+//! moved since the last check. With `watchdog_thresh=2` the report came 5.7 to 7 s after the
+//! hog started. The reporting CPU then sends an NMI, which interrupts even this loop, so the
+//! backtrace shows the hog:
+//!
+//! ```text
+//! watchdog: Watchdog detected hard LOCKUP on cpu 1
+//! ...
+//! NMI backtrace for cpu 1
+//! RIP: 0010:_RNvNtCs<hash>_11hog_irqsave4spin9busy_loop+0x../0x.. [hog_irqsave]
+//! ```
+//!
+//! Other CPUs that wait for this one meanwhile are victims, and may be reported as soft
+//! lockups with their RIP in `smp_call_function_many_cond`: anything that needs every CPU to
+//! answer an IPI waits until the hog ends (kernel TLB flushes, `on_each_cpu()`, RCU's
+//! expedited grace periods...). Two such waits are avoided on purpose:
+//!
+//! - the hog starts only once `insmod` is done loading the module (see `common/thread.rs`);
+//! - with interrupts off, the hog calls x86's `leave_mm()`: a kthread runs on the memory map of
+//!   the last user process that ran on its CPU ("lazy TLB"), and when that process exits (say,
+//!   `insmod` itself), freeing its page tables needs an IPI to every CPU still using that map.
+//!   Idle drivers do the same before deep C-states.
+//!
+//! `secs=0` (until unloaded) is refused: interrupts that devices deliver to the hogged CPU wait
+//! too, and when they belong to the console or the disk the shell that would run `rmmod`
+//! waits with them (seen under virtme-ng: the guest's script output stopped for good).
+//!
+//! The lock is a raw spinlock (see `common/lock.rs`): `raw_spin_lock_irqsave()` disables
+//! interrupts on every kernel, `PREEMPT_RT` included.
+//!
+//! Parameters: `secs` (default 10, must not be 0), `cpu` (default -1 = not bound),
+//! `force`, `assume_bare_metal` (see `common/guard.rs`).
+
+#[path = "common/compat.rs"]
+mod compat;
+#[path = "common/guard.rs"]
+mod guard;
+#[path = "common/lock.rs"]
+mod lock;
+#[path = "common/params.rs"]
+mod params;
+#[path = "common/spin.rs"]
+mod spin;
+#[path = "common/thread.rs"]
+mod thread;
+
+use kernel::{bindings, prelude::*};
+
+compat::hog_module! {
+    type: HogIrqSave,
+    name: "hog_irqsave",
+    description: "Hard lockup: a kthread spinning inside spin_lock_irqsave",
+}
+
+params::module_param!(
+    secs: u32 = 10,
+    "How long to hog the CPU with interrupts off, in seconds (at least 1)"
+);
+params::module_param!(
+    cpu: i32 = -1,
+    "CPU to bind the hog thread to (-1 = let the scheduler choose)"
+);
+
+/// The lock the hog holds with interrupts disabled.
+static LOCK: lock::RawSpinLock = lock::RawSpinLock::new();
+
+/// The hog thread: spins on its CPU with interrupts disabled.
+struct IrqSave {
+    /// How long to spin, in seconds (0: until unloaded).
+    secs: u32,
+}
+
+impl thread::ThreadBody for IrqSave {
+    fn run(&self) {
+        let guard = LOCK.lock_irqsave();
+        // SAFETY: `leave_mm()` needs preemption off, as it is here. It switches this CPU from
+        // the user memory map it borrowed (lazy TLB mode, as every kthread) to the kernel's
+        // own, which is all a kthread uses.
+        unsafe { bindings::leave_mm() };
+        // Read only now: with interrupts off the thread stays on this CPU.
+        let cpu = compat::current_cpu();
+        spin::announce(
+            cpu,
+            self.secs,
+            format_args!("with interrupts disabled (spin_lock_irqsave)"),
+        );
+        let outcome = spin::busy_loop(self.secs, spin::Manners::default());
+        drop(guard);
+        spin::released(cpu, outcome);
+    }
+}
+
+/// The loaded module: owns the hog thread, which is stopped when the module is unloaded.
+struct HogIrqSave {
+    /// The `hog_irqsave` kthread.
+    _thread: thread::Thread<IrqSave>,
+}
+
+impl kernel::Module for HogIrqSave {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        guard::check_virtual_machine()?;
+        let cpu = guard::cpu_param("cpu", cpu::get())?;
+        let secs = secs::get();
+        if secs == 0 {
+            pr_err!(
+                "secs=0: hog_irqsave needs a duration: with interrupts off until rmmod, the \
+                 interrupts and IPIs the rest of the machine needs from that CPU would wait too, \
+                 and rmmod might never get to run\n"
+            );
+            return Err(EINVAL);
+        }
+        LOCK.init();
+        let thread = thread::Thread::spawn(c"hog_irqsave", cpu, IrqSave { secs })?;
+        Ok(Self { _thread: thread })
+    }
+}

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `hog_polite`: the negative control, a busy loop that calls `cond_resched()` (no lockup).
+//!
+//! The thread `hog_polite` spins on CPU `cpu` for `secs` seconds like `hog_busy`, but calls
+//! `cond_resched()` after every round of spinning (a round is a few microseconds to a
+//! millisecond): the fix seed 002 recommends ("It may be necessary to insert a conditional
+//! reschedule (cond_resched()) call in the loop"). When the watchdog's hrtimer queues its
+//! stopper work, the stopper needs the CPU, `cond_resched()` gives it, the watchdog is touched,
+//! and **no** lockup is ever reported, on any preemption model. With `touch_watchdog=1` it also
+//! calls `touch_softlockup_watchdog()` every round, as `test_lockup`'s `touch_softlockup=1`
+//! does.
+//!
+//! ```text
+//! insmod hog_polite.ko secs=8 cpu=1
+//! ```
+//!
+//! A `BUG: soft lockup` naming `hog_polite` would be a false positive of the detector or a
+//! broken harness.
+//!
+//! Parameters: `secs` (default 10, 0 = until unloaded), `cpu` (default -1 = not bound),
+//! `touch_watchdog` (default 0), `force`, `assume_bare_metal` (see `common/guard.rs`).
+
+#[path = "common/compat.rs"]
+mod compat;
+#[path = "common/guard.rs"]
+mod guard;
+#[path = "common/params.rs"]
+mod params;
+#[path = "common/spin.rs"]
+mod spin;
+#[path = "common/thread.rs"]
+mod thread;
+
+use kernel::prelude::*;
+
+compat::hog_module! {
+    type: HogPolite,
+    name: "hog_polite",
+    description: "Negative control: a busy loop that calls cond_resched() and is never reported",
+}
+
+params::module_param!(
+    secs: u32 = 10,
+    "How long to keep the CPU busy, in seconds (0 = until the module is unloaded)"
+);
+params::module_param!(
+    cpu: i32 = -1,
+    "CPU to bind the thread to (-1 = let the scheduler choose)"
+);
+params::module_param!(
+    touch_watchdog: bool = false,
+    "Also call touch_softlockup_watchdog() every round"
+);
+
+/// The thread: the busy loop with `cond_resched()` after every round.
+struct Polite {
+    /// How long to spin, in seconds (0: until unloaded).
+    secs: u32,
+    /// Whether to touch the soft-lockup watchdog every round too.
+    touch_watchdog: bool,
+}
+
+impl thread::ThreadBody for Polite {
+    fn run(&self) {
+        let cpu = compat::current_cpu();
+        spin::announce(
+            cpu,
+            self.secs,
+            format_args!(
+                "but calling cond_resched(){} every round (negative control, must not be reported)",
+                if self.touch_watchdog {
+                    " and touch_softlockup_watchdog()"
+                } else {
+                    ""
+                }
+            ),
+        );
+        let manners = spin::Manners {
+            cond_resched: true,
+            touch_watchdog: self.touch_watchdog,
+        };
+        let outcome = spin::busy_loop(self.secs, manners);
+        // Without a bound CPU, `cond_resched()` may have moved the thread: say where it ended.
+        spin::released(compat::current_cpu(), outcome);
+    }
+}
+
+/// The loaded module: owns the thread, which is stopped when the module is unloaded.
+struct HogPolite {
+    /// The `hog_polite` kthread.
+    _thread: thread::Thread<Polite>,
+}
+
+impl kernel::Module for HogPolite {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        guard::check_virtual_machine()?;
+        let cpu = guard::cpu_param("cpu", cpu::get())?;
+        let polite = Polite {
+            secs: secs::get(),
+            touch_watchdog: touch_watchdog::get(),
+        };
+        let thread = thread::Thread::spawn(c"hog_polite", cpu, polite)?;
+        Ok(Self { _thread: thread })
+    }
+}
