@@ -125,7 +125,14 @@ fn main() -> ExitCode {
 }
 
 fn dispatch(cli: Cli) -> Result<ExitCode> {
-    let root = cli.root.as_path();
+    // Canonical, so paths in messages and results read /x/runs, not /x/harness/../runs.
+    let root = std::fs::canonicalize(&cli.root).with_context(|| {
+        format!(
+            "project folder {} not found (set HOGS_ROOT)",
+            cli.root.display()
+        )
+    })?;
+    let root = root.as_path();
     let scenario_dir = cli
         .scenario_dir
         .clone()
