@@ -294,7 +294,6 @@ fn analyze(console: &[u8], group: &[&Scenario]) -> Analysis {
         ..Default::default()
     };
     let mut tail = std::collections::VecDeque::new();
-    let mut boot_preempt = None;
     for line in report::lines(console) {
         let text = line.text.as_ref();
         if let Some(rest) = text.strip_prefix(mark::READY) {
@@ -311,9 +310,6 @@ fn analyze(console: &[u8], group: &[&Scenario]) -> Analysis {
         } else if let Some(rest) = text.strip_prefix(mark::END) {
             let (name, status) = rest.split_once(' ').unwrap_or((rest, ""));
             a.ends.push((name.to_owned(), status.to_owned()));
-        } else if let Some(model) = text.strip_prefix("Dynamic Preempt: ") {
-            // The boot log's word, for kernels without debugfs' sched/preempt.
-            boot_preempt = Preempt::parse(model);
         } else if text.contains(mark::HOGGING) {
             a.hogging.push((line.number, line.time));
         }
@@ -322,7 +318,12 @@ fn analyze(console: &[u8], group: &[&Scenario]) -> Analysis {
             tail.pop_front();
         }
     }
-    a.preempt = a.preempt.or(boot_preempt);
+    // For kernels without debugfs' sched/preempt, what the console says.
+    a.preempt = a.preempt.or_else(|| {
+        report::preemption_model(console)
+            .as_deref()
+            .and_then(Preempt::parse)
+    });
     a.tail = tail.into();
     a
 }

@@ -663,6 +663,18 @@ fn softirq_rip_gives_way_to_the_task_rip() {
 // --- API details ---
 
 #[test]
+fn preemption_model_from_boot_line_or_cpu_tag() {
+    assert_eq!(
+        preemption_model(&read("run_6.12_shared_boot.log")).as_deref(),
+        Some("voluntary")
+    );
+    let tagged =
+        b"[ 5.0] CPU: 1 UID: 0 PID: 64 Comm: hog_busy Tainted: G O 7.3.4 #1 PREEMPT(lazy)\n";
+    assert_eq!(preemption_model(tagged).as_deref(), Some("lazy"));
+    assert_eq!(preemption_model(b"[ 1.0] Linux version 6.1\n"), None);
+}
+
+#[test]
 fn lines_strip_prefixes_and_read_times() {
     let console = b"[   12.345678][    C1] hogs-mark: begin busy-loop\r\n\
 [   13.000001] [  T123] a\n\
