@@ -72,7 +72,7 @@ if [ ${#dropped[@]} -gt 0 ]; then
 fi
 
 # Objects of the last successful build give the progress total; the first build estimates.
-total=$(cat "$cache/kernels/objects" 2>/dev/null || echo 1400)
+total=$(cat "$cache/kernels/objects" 2>/dev/null || echo 1650)
 say "building with $jobs jobs (raw output: $log)"
 make -C "$src" O="$out" "${makeflags[@]}" >>"$log" 2>&1 &
 pid=$!
