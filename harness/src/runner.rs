@@ -388,12 +388,21 @@ impl Analysis {
                 };
                 let status = self.ends.iter().find(|(n, _)| n == &scenario.name).map(|(_, s)| s.as_str());
                 let load_error = status.and_then(|s| s.strip_prefix("load failed: "));
-                match (load_error, scenario.load_fails) {
-                    (Some(err), false) => {
+                match (load_error, scenario.load_error.as_deref()) {
+                    (Some(err), None) => {
                         return Verdict::new(Outcome::Error, format!("{} did not load: {err}", scenario.module))
                     }
-                    (None, true) if status.is_some() => {
-                        return Verdict::new(Outcome::Fail, format!("expected {} to refuse to load; it loaded", scenario.module))
+                    (Some(err), Some(wanted)) if !err.contains(wanted) => {
+                        return Verdict::new(
+                            Outcome::Fail,
+                            format!("expected {} to refuse to load with \"{wanted}\", it failed with: {err}", scenario.module),
+                        )
+                    }
+                    (None, Some(wanted)) if status.is_some() => {
+                        return Verdict::new(
+                            Outcome::Fail,
+                            format!("expected {} to refuse to load (\"{wanted}\"); it loaded", scenario.module),
+                        )
                     }
                     _ => {}
                 }
@@ -575,6 +584,40 @@ mod tests {
         // Neither scenario expects anything: a's report is unexpected, c passes.
         assert_eq!(v[0].outcome, Outcome::Fail);
         assert_eq!(v[1].outcome, Outcome::Pass);
+    }
+
+    #[test]
+    fn a_refusal_must_be_the_expected_one() {
+        let text = "summary = \"s\"\ndescription = \"d\"\nmodule = \"hog_busy\"\n\
+                    cmdline = [\"watchdog_thresh=2\"]\nload_error = \"Operation not permitted\"\n";
+        let all = [Scenario::parse(Path::new("refuse.toml"), text).unwrap()];
+        let group: Vec<&Scenario> = all.iter().collect();
+        let verdict = |end: &str| {
+            let console = format!(
+                "[ 1.0] hogs: guest ready preempt=voluntary\n[ 2.0] hogs: begin refuse module=hog_busy\n\
+                 [ 3.0] hogs: end refuse {end}\n[ 3.1] hogs: guest done\n"
+            );
+            analyze(console.as_bytes(), &group)
+                .verdicts(&group, &ended(Some(0)))
+                .remove(0)
+        };
+        let eperm = verdict(
+            "load failed: finit_module(/m/hog_busy.ko): Operation not permitted (os error 1)",
+        );
+        assert_eq!(eperm.outcome, Outcome::Pass, "{:?}", eperm.reasons);
+        let missing = verdict(
+            "load failed: cannot open /m/hog_busy.ko: No such file or directory (os error 2)",
+        );
+        assert_eq!(
+            missing.outcome,
+            Outcome::Fail,
+            "a refusal for another reason must not pass"
+        );
+        assert_eq!(
+            verdict("ok").outcome,
+            Outcome::Fail,
+            "a module that loads did not refuse"
+        );
     }
 
     #[test]

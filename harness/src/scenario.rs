@@ -201,9 +201,9 @@ pub struct Scenario {
     /// The guest is expected to panic: the scenario needs a boot of its own.
     #[serde(default)]
     pub panics: bool,
-    /// The module must refuse to load (e.g. the bare-metal safety check): loading is the failure.
-    #[serde(default)]
-    pub load_fails: bool,
+    /// The module must refuse to load with an error containing this text (e.g. the bare-metal
+    /// safety check's "Operation not permitted"); loading, or failing otherwise, fails the scenario.
+    pub load_error: Option<String>,
     /// Seconds the guest waits after loading before unloading (defaults to the hog's `secs` + 2).
     pub wait: Option<u64>,
     #[serde(default)]
