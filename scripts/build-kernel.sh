@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
-# Builds the suite's default kernel (Debian's linux-source-6.12, allnoconfig + kernel/hogs.config)
-# into a cache outside the repo, keyed by source version, config and toolchain, so a second run
-# takes seconds. Prints the build directory (usable as KDIR and by `vng --run`) on stdout.
+# Builds a kernel for the suite (allnoconfig + kernel/hogs.config, + kernel/hogs-SERIES.config
+# where one exists) into a cache outside the repo, keyed by source version, config and
+# toolchain, so a second run takes seconds. Prints the build directory (usable as KDIR and by
+# `vng --run`) on stdout.
 #
-#   scripts/build-kernel.sh [--quiet]
+#   scripts/build-kernel.sh [--quiet] [SERIES]
 #
-# Environment: HOGS_CACHE (default ${XDG_CACHE_HOME:-~/.cache}/hogs), JOBS (default nproc).
+# SERIES: 6.12 (default; Debian's linux-source-6.12, installed by scripts/setup.sh) or 7.3
+# (Debian's linux-source-7.3 from trixie-backports, fetched into the cache without touching the
+# system's apt sources). Environment: HOGS_CACHE (default ${XDG_CACHE_HOME:-~/.cache}/hogs),
+# JOBS (default nproc).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
-fragment=$here/kernel/hogs.config
 cache=${HOGS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hogs}
-tarball=/usr/src/linux-source-6.12.tar.xz
 jobs=${JOBS:-$(nproc)}
 quiet=0
-[ "${1:-}" = --quiet ] && quiet=1
+[ "${1:-}" = --quiet ] && { quiet=1; shift; }
+series=${1:-6.12}
 
 # Debian's rustc has the rust-src the kernel needs; rustup's (first in PATH) has none.
 RUSTC=/usr/bin/rustc
@@ -24,10 +27,44 @@ makeflags=(RUSTC="$RUSTC" RUSTDOC=/usr/bin/rustdoc BINDGEN="$(command -v bindgen
 say() { [ $quiet = 1 ] || printf 'kernel: %s\n' "$*" >&2; }
 die() { printf 'kernel: error: %s\n' "$*" >&2; exit 1; }
 
-[ -r "$tarball" ] || die "$tarball missing: run scripts/setup.sh (Debian package linux-source-6.12)"
 [ -x "$RUSTC" ] || die "$RUSTC missing: run scripts/setup.sh (Debian package rustc-web)"
 
-src=$cache/src/linux-source-6.12
+# Where each series' source tarball comes from.
+case "$series" in
+  6.12)
+    tarball=/usr/src/linux-source-6.12.tar.xz
+    [ -r "$tarball" ] || die "$tarball missing: run scripts/setup.sh (Debian package linux-source-6.12)"
+    ;;
+  7.3)
+    debs=$cache/debs
+    tarball=$debs/linux-source-7.3.tar.xz
+    if [ ! -r "$tarball" ]; then
+      say "fetching Debian's linux-source-7.3 from trixie-backports"
+      apt_dir=$debs/apt && mkdir -p "$apt_dir/lists/partial" && cd "$debs"
+      echo "deb http://deb.debian.org/debian trixie-backports main" >"$apt_dir/sources.list"
+      apt=(-q -o Dir::Etc::sourcelist="$apt_dir/sources.list" -o Dir::Etc::sourceparts=-
+        -o Dir::State::Lists="$apt_dir/lists" -o Debug::NoLocking=1 -o APT::Sandbox::User=root)
+      apt-get "${apt[@]}" update >"$debs/apt.log" 2>&1 || die "apt-get update for trixie-backports failed (log: $debs/apt.log)"
+      apt-get "${apt[@]}" download linux-source-7.3 >>"$debs/apt.log" 2>&1 ||
+        die "could not download Debian package linux-source-7.3 (log: $debs/apt.log)"
+      deb=$(ls -t "$debs"/linux-source-7.3_*_all.deb | head -1)
+      dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/src/linux-source-7.3.tar.xz >"$tarball.tmp" ||
+        die "could not unpack $deb"
+      mv "$tarball.tmp" "$tarball" && rm -f "$deb"
+      cd "$here"
+    fi
+    ;;
+  *) die "unknown kernel series '$series' (known: 6.12, 7.3)" ;;
+esac
+
+# The fragments, later lines winning: the suite's, then the series' own differences.
+fragments=("$here/kernel/hogs.config")
+[ -e "$here/kernel/hogs-$series.config" ] && fragments+=("$here/kernel/hogs-$series.config")
+fragment=$cache/fragment-$series.config
+mkdir -p "$cache"
+cat "${fragments[@]}" >"$fragment"
+
+src=$cache/src/linux-source-$series
 if [ ! -e "$src/.hogs-extracted" ]; then
   say "extracting $tarball"
   rm -rf "$src" && mkdir -p "$cache/src"
@@ -50,29 +87,35 @@ log=$out/build.log
 : >"$log"
 start=$SECONDS
 
-say "configuring Linux $version (allnoconfig + kernel/hogs.config) in $out"
+say "configuring Linux $version (allnoconfig + ${fragments[*]#$here/}) in $out"
 make -C "$src" O="$out" "${makeflags[@]}" KCONFIG_ALLCONFIG="$fragment" allnoconfig >>"$log" 2>&1 ||
   die "configuration failed (log: $log)"
 # Kconfig silently drops an option whose dependencies are unmet: insist on every line.
 dropped=()
-while IFS= read -r want; do
-  case "$want" in
-    CONFIG_*=*) grep -qxF "$want" "$out/.config" || dropped+=("$want") ;;
-    "# CONFIG_"*" is not set")
-      opt=${want#\# }; opt=${opt%% *}
-      ! grep -q "^$opt=" "$out/.config" || dropped+=("$want") ;;
+declare -A wanted=()
+while IFS= read -r line; do
+  case "$line" in
+    CONFIG_*=*) wanted[${line%%=*}]=$line ;;
+    "# CONFIG_"*" is not set") opt=${line#\# }; wanted[${opt%% *}]=$line ;;
   esac
 done <"$fragment"
+for opt in "${!wanted[@]}"; do
+  want=${wanted[$opt]}
+  case "$want" in
+    \#*) ! grep -q "^$opt=" "$out/.config" || dropped+=("$want") ;;
+    *) grep -qxF "$want" "$out/.config" || dropped+=("$want") ;;
+  esac
+done
 if [ ${#dropped[@]} -gt 0 ]; then
   for want in "${dropped[@]}"; do
     opt=${want#\# }; opt=${opt%%[= ]*}
     printf 'kernel:   wanted %s, got %s\n' "$want" "$(grep -E "^(# )?$opt[= ]" "$out/.config" || echo unset)" >&2
   done
-  die "${#dropped[@]} option(s) of $fragment did not hold after configuration (unmet dependencies?)"
+  die "${#dropped[@]} option(s) of ${fragments[*]#$here/} did not hold after configuration (unmet dependencies?)"
 fi
 
 # Objects of the last successful build give the progress total; the first build estimates.
-total=$(cat "$cache/kernels/objects" 2>/dev/null || echo 1650)
+total=$(cat "$cache/kernels/objects-$series" 2>/dev/null || echo 1650)
 say "building with $jobs jobs (raw output: $log)"
 make -C "$src" O="$out" "${makeflags[@]}" >>"$log" 2>&1 &
 pid=$!
@@ -87,9 +130,9 @@ if ! wait $pid; then
   grep -E 'error|Error' "$log" | tail -n 5 >&2 || true
   die "build failed (log: $log)"
 fi
-grep -cE '^  (CC|AS|RUSTC [A-Z]*|AR|LD) ' "$log" >"$cache/kernels/objects" || true
+grep -cE '^  (CC|AS|RUSTC [A-Z]*|AR|LD) ' "$log" >"$cache/kernels/objects-$series" || true
 touch "$out/.hogs-built"
-# A stable name for the newest default kernel, switched atomically once it is complete.
-ln -sfn "$out" "$cache/kernel-6.12.tmp" && mv -T "$cache/kernel-6.12.tmp" "$cache/kernel-6.12"
+# A stable name for the newest kernel of the series, switched atomically once it is complete.
+ln -sfn "$out" "$cache/kernel-$series.tmp" && mv -T "$cache/kernel-$series.tmp" "$cache/kernel-$series"
 say "built Linux $version in $((SECONDS - start)) s: $out"
 echo "$out"

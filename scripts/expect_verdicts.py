@@ -11,7 +11,7 @@ import sys
 
 path, rc, wanted = sys.argv[1], int(sys.argv[2]), dict(a.split("=", 1) for a in sys.argv[3:])
 with open(path) as f:
-    run = json.load(f)
+    (run,) = json.load(f)["runs"]  # one kernel per red check
 got = {s["name"]: s for s in run["scenarios"]}
 problems = []
 for boot in run["boots"]:

@@ -51,6 +51,19 @@ set -e
 python3 scripts/expect_verdicts.py "$results/nosoftlockup.json" "$rc" \
   busy-loop=FAIL nopreempt-loop=FAIL polite-control=PASS irqsave-loop=PASS
 
+phase "compare: the broken watchdog shows up as exactly the changed verdicts"
+set +e
+$hogs compare "$results/results.json" "$results/nosoftlockup.json" | tee "$results/compare.txt"
+rc=${PIPESTATUS[0]}
+set -e
+[ "$rc" = 1 ] || { echo "compare exited $rc, expected 1 (verdicts changed)" >&2; exit 1; }
+for changed in busy-loop nopreempt-loop; do
+  grep -Eq "^$changed +.*verdict Pass -> Fail$" "$results/compare.txt" ||
+    { echo "compare does not show $changed going from PASS to FAIL" >&2; exit 1; }
+done
+grep -q "^2 scenario(s) changed verdict" "$results/compare.txt" ||
+  { echo "compare flags other verdict changes than busy-loop and nopreempt-loop" >&2; exit 1; }
+
 phase "red check: nmi_watchdog=0 must fail the hard lockup scenario"
 set +e
 $hogs run irqsave-loop nopreempt-loop --append nmi_watchdog=0 --json "$results/nmi_watchdog0.json"

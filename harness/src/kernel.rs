@@ -77,17 +77,18 @@ impl Kernel {
         })
     }
 
-    /// Builds (or finds in the cache) the default kernel with the project's script.
-    pub fn default_build(root: &Path) -> Result<Kernel> {
+    /// Builds (or finds in the cache) a Debian kernel series (6.12, 7.3) with the project's script.
+    pub fn series_build(root: &Path, series: &str) -> Result<Kernel> {
         let script = root.join("scripts/build-kernel.sh");
         let out = Command::new("bash")
             .arg(&script)
+            .arg(series)
             .stdin(Stdio::null())
             .stderr(Stdio::inherit())
             .output()
             .with_context(|| format!("cannot run {}", script.display()))?;
         if !out.status.success() {
-            bail!("building the default kernel failed (see the messages above)");
+            bail!("building Linux {series} failed (see the messages above)");
         }
         let dir = String::from_utf8_lossy(&out.stdout).trim().to_owned();
         Kernel::open(Path::new(&dir))

@@ -5,6 +5,7 @@
 //! verdict ([`judge`]) compares the two. The parser knows nothing of scenarios; the runner knows
 //! nothing of regexes.
 
+pub mod compare;
 pub mod guest;
 pub mod judge;
 pub mod kernel;

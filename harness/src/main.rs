@@ -11,7 +11,10 @@ use clap::{Parser, Subcommand};
 use hogs::guest::BootFacts;
 use hogs::kernel::Kernel;
 use hogs::modules::{Lint, Modules};
-use hogs::{guest, output, report, runner, scenario, vm};
+use hogs::{compare, guest, output, report, runner, scenario, vm};
+
+/// The kernel series the suite runs on when none is named.
+const DEFAULT_SERIES: &str = "6.12";
 
 #[derive(Parser)]
 #[command(
@@ -37,7 +40,11 @@ struct Cli {
 
 #[derive(clap::Args)]
 struct KernelArgs {
-    /// Run on your own built kernel tree (or O= build folder) instead of the default kernel.
+    /// Kernels to run on, repeatable: a Debian series built into the cache (6.12, 7.3) or the
+    /// path of your own built tree (or O= folder). Default: 6.12.
+    #[arg(long, value_name = "SERIES|PATH")]
+    kernel: Vec<String>,
+    /// Your own built kernel tree (same as --kernel PATH).
     #[arg(long, value_name = "PATH")]
     kdir: Option<PathBuf>,
 }
@@ -83,6 +90,12 @@ enum Cmd {
         /// JSON instead of one line per report.
         #[arg(long)]
         json: bool,
+    },
+    /// Compare two runs (`hogs run --json` files: one with two kernels, or two files): verdicts
+    /// and detection latencies side by side. Exits 1 when a verdict changed.
+    Compare {
+        #[arg(required = true, num_args = 1..=2)]
+        files: Vec<PathBuf>,
     },
     /// Explain the lockup reports in a console log in plain language.
     Explain { file: PathBuf },
@@ -159,6 +172,17 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Compare { files } => {
+            let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+            let (a, b) = compare::load(&paths)?;
+            let (table, changed) = compare::table(&a, &b);
+            print!("{table}");
+            Ok(if changed {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
         Cmd::Explain { file } => {
             let text = read_input(&file)?;
             print!("{}", report::explain(&report::parse(&text)));
@@ -206,41 +230,52 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             if live && selected.len() != 1 {
                 bail!("--live shows one scenario: name it (see `hogs list`)");
             }
-            let kernel = resolve_kernel(root, &kernel)?;
-            let modules = Modules::build(root, &kernel, &cache_dir(), Lint::None)?;
+            let kernels = resolve_kernels(root, &kernel)?;
             let out_dir = out.unwrap_or_else(|| root.join("runs").join(run_stamp()));
-            let opts = runner::Options {
-                append,
-                live,
-                out_dir: out_dir.clone(),
-                deadline: Duration::from_secs(timeout),
-                memory,
-            };
-            eprintln!(
-                "hogs: {} scenario(s) on Linux {} ({}), consoles in {}",
-                selected.len(),
-                kernel.release,
-                kernel.dir.display(),
-                out_dir.display()
-            );
-            let result = runner::run(&kernel, &modules, &selected, &opts, |line| {
-                eprintln!("{line}")
-            })?;
-            let json_text = output::json(&result)?;
+            let mut results = Vec::new();
+            for (i, kernel) in kernels.iter().enumerate() {
+                let modules = Modules::build(root, kernel, &cache_dir(), Lint::None)?;
+                // One kernel: its consoles in the run folder itself; several: a folder each.
+                let kernel_dir = if kernels.len() == 1 {
+                    out_dir.clone()
+                } else {
+                    out_dir.join(format!("k{}-{}", i + 1, kernel.release))
+                };
+                let opts = runner::Options {
+                    append: append.clone(),
+                    live,
+                    out_dir: kernel_dir.clone(),
+                    deadline: Duration::from_secs(timeout),
+                    memory: memory.clone(),
+                };
+                eprintln!(
+                    "hogs: {} scenario(s) on Linux {} ({}), consoles in {}",
+                    selected.len(),
+                    kernel.release,
+                    kernel.dir.display(),
+                    kernel_dir.display()
+                );
+                results.push(runner::run(kernel, &modules, &selected, &opts, |line| {
+                    eprintln!("{line}")
+                })?);
+            }
+            let json_text = output::json(&results)?;
             std::fs::write(out_dir.join("results.json"), &json_text)?;
             if let Some(path) = json {
                 std::fs::write(&path, &json_text)
                     .with_context(|| format!("cannot write {}", path.display()))?;
             }
             if let Some(path) = junit {
-                std::fs::write(&path, output::junit(&result)?)
+                std::fs::write(&path, output::junit(&results)?)
                     .with_context(|| format!("cannot write {}", path.display()))?;
             }
             if ktap {
-                print!("{}", output::ktap(&result));
+                print!("{}", output::ktap(&results));
             }
-            print_summary(&result);
-            Ok(if result.passed() {
+            for result in &results {
+                print_summary(result);
+            }
+            Ok(if results.iter().all(|r| r.passed()) {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
@@ -353,11 +388,39 @@ fn boot_check(root: &Path, kernel: &Kernel) -> Result<ExitCode> {
     }
 }
 
-fn resolve_kernel(root: &Path, args: &KernelArgs) -> Result<Kernel> {
-    match &args.kdir {
-        Some(dir) => Kernel::open(dir),
-        None => Kernel::default_build(root),
+/// The kernels named by --kernel/--kdir, in order (the default series when none is named).
+fn resolve_kernels(root: &Path, args: &KernelArgs) -> Result<Vec<Kernel>> {
+    let mut names = args.kernel.clone();
+    names.extend(args.kdir.iter().map(|p| p.display().to_string()));
+    if names.is_empty() {
+        names.push(DEFAULT_SERIES.to_owned());
     }
+    names
+        .iter()
+        .map(|name| {
+            let is_series = name.split('.').count() == 2
+                && name
+                    .split('.')
+                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+            if is_series {
+                Kernel::series_build(root, name)
+            } else {
+                Kernel::open(Path::new(name))
+            }
+        })
+        .collect()
+}
+
+/// The one kernel a command works on.
+fn resolve_kernel(root: &Path, args: &KernelArgs) -> Result<Kernel> {
+    let mut kernels = resolve_kernels(root, args)?;
+    if kernels.len() != 1 {
+        bail!(
+            "this command takes one kernel, {} were named",
+            kernels.len()
+        );
+    }
+    Ok(kernels.remove(0))
 }
 
 fn cache_dir() -> PathBuf {

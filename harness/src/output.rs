@@ -8,51 +8,95 @@ use quick_junit::{NonSuccessKind, Report as JunitReport, TestCase, TestCaseStatu
 use crate::judge::Outcome;
 use crate::runner::RunResult;
 
-pub fn ktap(run: &RunResult) -> String {
+/// KTAP v1: one kernel gives a flat list of scenarios; several give one subtest per kernel.
+pub fn ktap(runs: &[RunResult]) -> String {
+    match runs {
+        [run] => ktap_run(run, ""),
+        _ => {
+            let mut s = String::from("KTAP version 1\n");
+            let _ = writeln!(s, "1..{}", runs.len());
+            for (i, run) in runs.iter().enumerate() {
+                let _ = writeln!(s, "    # Subtest: linux-{}", run_label(run));
+                s += &ktap_run(run, "    ");
+                let ok = if run.passed() { "ok" } else { "not ok" };
+                let _ = writeln!(s, "{ok} {} linux-{}", i + 1, run_label(run));
+            }
+            s
+        }
+    }
+}
+
+/// "6.12.117", or "6.12.117+nosoftlockup" when arguments were appended.
+fn run_label(run: &RunResult) -> String {
+    std::iter::once(run.kernel.clone())
+        .chain(run.append.iter().cloned())
+        .collect::<Vec<_>>()
+        .join("+")
+}
+
+fn ktap_run(run: &RunResult, indent: &str) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "KTAP version 1");
-    let _ = writeln!(
-        s,
+    let mut line = |text: String| {
+        s += indent;
+        s += &text;
+        s.push('\n');
+    };
+    line("KTAP version 1".into());
+    line(format!(
         "# hogs on Linux {} ({})",
         run.kernel,
         run.kernel_dir.display()
-    );
+    ));
     if !run.append.is_empty() {
-        let _ = writeln!(s, "# appended to every boot: {}", run.append.join(" "));
+        line(format!(
+            "# appended to every boot: {}",
+            run.append.join(" ")
+        ));
     }
-    let _ = writeln!(s, "1..{}", run.scenarios.len());
+    line(format!("1..{}", run.scenarios.len()));
     for (i, r) in run.scenarios.iter().enumerate() {
         for reason in &r.reasons {
-            let _ = writeln!(s, "# {}: {}", r.name, reason.replace('\n', " "));
+            line(format!("# {}: {}", r.name, reason.replace('\n', " ")));
         }
         for e in r.expectations.iter().filter(|e| e.contains("preempt=")) {
-            let _ = writeln!(s, "# {}: {e}", r.name);
+            line(format!("# {}: {e}", r.name));
         }
         if let (Some(l), Some(b)) = (r.latency_secs, r.latency_bound_secs) {
-            let _ = writeln!(s, "# {}: detected after {l:.2} s (bound {b:.1} s)", r.name);
+            line(format!(
+                "# {}: detected after {l:.2} s (bound {b:.1} s)",
+                r.name
+            ));
         }
         let n = i + 1;
-        let _ = match r.outcome {
-            Outcome::Pass => writeln!(s, "ok {n} {}", r.name),
-            Outcome::Fail => writeln!(s, "not ok {n} {}", r.name),
-            Outcome::Timeout => writeln!(s, "not ok {n} {} # TIMEOUT", r.name),
-            Outcome::Error => writeln!(s, "not ok {n} {} # ERROR", r.name),
-        };
+        line(match r.outcome {
+            Outcome::Pass => format!("ok {n} {}", r.name),
+            Outcome::Fail => format!("not ok {n} {}", r.name),
+            Outcome::Timeout => format!("not ok {n} {} # TIMEOUT", r.name),
+            Outcome::Error => format!("not ok {n} {} # ERROR", r.name),
+        });
     }
     let count = |o: Outcome| run.scenarios.iter().filter(|r| r.outcome == o).count();
-    let _ = writeln!(
-        s,
+    let totals = format!(
         "# Totals: pass:{} fail:{} xfail:0 xpass:0 skip:0 error:{}",
         count(Outcome::Pass),
         count(Outcome::Fail),
         count(Outcome::Error) + count(Outcome::Timeout)
     );
+    line(totals);
     s
 }
 
-pub fn junit(run: &RunResult) -> Result<String> {
+/// JUnit XML: one test suite per kernel.
+pub fn junit(runs: &[RunResult]) -> Result<String> {
     let mut report = JunitReport::new("hogs");
-    let mut suite = TestSuite::new(format!("hogs on Linux {}", run.kernel));
+    for run in runs {
+        report.add_test_suite(junit_suite(run));
+    }
+    Ok(report.to_string()?)
+}
+
+fn junit_suite(run: &RunResult) -> TestSuite {
+    let mut suite = TestSuite::new(format!("hogs on Linux {}", run_label(run)));
     for r in &run.scenarios {
         let status = match r.outcome {
             Outcome::Pass => TestCaseStatus::success(),
@@ -86,12 +130,14 @@ pub fn junit(run: &RunResult) -> Result<String> {
         }
         suite.add_test_case(case);
     }
-    report.add_test_suite(suite);
-    Ok(report.to_string()?)
+    suite
 }
 
-pub fn json(run: &RunResult) -> Result<String> {
-    Ok(serde_json::to_string_pretty(run)?)
+/// JSON: `{"runs": [one result per kernel]}`, which `hogs compare` reads back.
+pub fn json(runs: &[RunResult]) -> Result<String> {
+    Ok(serde_json::to_string_pretty(
+        &serde_json::json!({ "runs": runs }),
+    )?)
 }
 
 #[cfg(test)]
@@ -135,7 +181,7 @@ mod tests {
 
     #[test]
     fn ktap_lines() {
-        let k = ktap(&run());
+        let k = ktap(&[run()]);
         let lines: Vec<&str> = k.lines().collect();
         assert_eq!(lines[0], "KTAP version 1");
         assert!(lines.contains(&"1..3"));
@@ -148,14 +194,32 @@ mod tests {
 
     #[test]
     fn junit_and_json_carry_the_verdicts() {
-        let x = junit(&run()).unwrap();
+        let x = junit(&[run()]).unwrap();
         assert!(x.contains("tests=\"3\""), "{x}");
         assert!(x.contains("failures=\"1\""), "{x}");
         assert!(x.contains("errors=\"1\""), "{x}");
         assert!(x.contains("expected hard_lockup, got none"));
-        let j: serde_json::Value = serde_json::from_str(&json(&run()).unwrap()).unwrap();
-        assert_eq!(j["kernel"], "6.12.117");
-        assert_eq!(j["scenarios"][1]["outcome"], "FAIL");
-        assert_eq!(j["scenarios"][0]["latency_secs"], 4.25);
+        let j: serde_json::Value = serde_json::from_str(&json(&[run()]).unwrap()).unwrap();
+        assert_eq!(j["runs"][0]["kernel"], "6.12.117");
+        assert_eq!(j["runs"][0]["scenarios"][1]["outcome"], "FAIL");
+        assert_eq!(j["runs"][0]["scenarios"][0]["latency_secs"], 4.25);
+    }
+
+    #[test]
+    fn ktap_nests_one_subtest_per_kernel() {
+        let mut other = run();
+        other.kernel = "7.3.4".into();
+        other.scenarios.truncate(1);
+        let k = ktap(&[run(), other]);
+        let lines: Vec<&str> = k.lines().collect();
+        assert_eq!(
+            &lines[..3],
+            ["KTAP version 1", "1..2", "    # Subtest: linux-6.12.117"]
+        );
+        assert!(lines.contains(&"    ok 1 busy-loop"));
+        assert!(lines.contains(&"not ok 1 linux-6.12.117"));
+        assert!(lines.contains(&"ok 2 linux-7.3.4"));
+        let x = junit(&[run(), run()]).unwrap();
+        assert_eq!(x.matches("<testsuite ").count(), 2, "{x}");
     }
 }

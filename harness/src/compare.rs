@@ -1,0 +1,250 @@
+//! `hogs compare`: two runs side by side (two kernels, or baseline vs patched), flagging the
+//! scenarios whose verdict changed and the detection latencies that moved beyond noise.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+
+use crate::judge::Outcome;
+
+/// One side of the comparison, read from a `hogs run --json` file (or a run's results.json).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Side {
+    pub kernel: String,
+    #[serde(default)]
+    pub append: Vec<String>,
+    pub scenarios: Vec<SideScenario>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SideScenario {
+    pub name: String,
+    pub outcome: Outcome,
+    pub latency_secs: Option<f64>,
+    #[serde(default)]
+    pub reasons: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Results {
+    runs: Vec<Side>,
+}
+
+impl Side {
+    /// "6.12.117" or "6.12.117 +nosoftlockup".
+    pub fn label(&self) -> String {
+        if self.append.is_empty() {
+            self.kernel.clone()
+        } else {
+            format!("{} +{}", self.kernel, self.append.join(" +"))
+        }
+    }
+}
+
+/// The runs in the given result files: exactly two in all (one file with two kernels, or two
+/// files with one each).
+pub fn load(files: &[&Path]) -> Result<(Side, Side)> {
+    let mut sides = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read {}", file.display()))?;
+        let results: Results = serde_json::from_str(&text).with_context(|| {
+            format!("{} is not a `hogs run --json` result file", file.display())
+        })?;
+        sides.extend(results.runs);
+    }
+    match <[Side; 2]>::try_from(sides) {
+        Ok([a, b]) => Ok((a, b)),
+        Err(sides) => bail!(
+            "compare needs exactly two runs, the files hold {} (run `hogs run --kernel A --kernel B --json FILE`, or give two files)",
+            sides.len()
+        ),
+    }
+}
+
+/// A latency change counts when it is larger than TCG's noise: measured spread of one scenario
+/// over ten warm runs was about 1.4 s at watchdog_thresh=2.
+const LATENCY_NOISE_SECS: f64 = 2.0;
+
+/// What changed between the two sides for one scenario, if anything.
+fn change(a: Option<&SideScenario>, b: Option<&SideScenario>) -> Option<String> {
+    match (a, b) {
+        (Some(a), Some(b)) if a.outcome != b.outcome => {
+            Some(format!("verdict {:?} -> {:?}", a.outcome, b.outcome))
+        }
+        (Some(a), Some(b)) => match (a.latency_secs, b.latency_secs) {
+            (Some(x), Some(y)) if (y - x).abs() > LATENCY_NOISE_SECS => {
+                Some(format!("latency {:+.1} s", y - x))
+            }
+            _ => None,
+        },
+        (Some(_), None) => Some("only in A".to_owned()),
+        (None, Some(_)) => Some("only in B".to_owned()),
+        (None, None) => None,
+    }
+}
+
+fn cell(s: Option<&SideScenario>) -> String {
+    match s {
+        None => "-".to_owned(),
+        Some(s) => match s.latency_secs {
+            Some(l) => format!("{:?} {l:.1} s", s.outcome).to_uppercase(),
+            None => format!("{:?}", s.outcome).to_uppercase(),
+        },
+    }
+}
+
+fn find<'a>(side: &'a Side, name: &str) -> Option<&'a SideScenario> {
+    side.scenarios.iter().find(|s| s.name == name)
+}
+
+/// The table, and whether any verdict changed.
+pub fn table(a: &Side, b: &Side) -> (String, bool) {
+    let mut names: Vec<&str> = a.scenarios.iter().map(|s| s.name.as_str()).collect();
+    for s in &b.scenarios {
+        if !names.contains(&s.name.as_str()) {
+            names.push(&s.name);
+        }
+    }
+    let (la, lb) = (format!("A: {}", a.label()), format!("B: {}", b.label()));
+    let mut out = String::new();
+    let _ = writeln!(out, "{:<30} {:<24} {:<24} change", "scenario", la, lb);
+    let (mut verdicts, mut latencies) = (0, 0);
+    for name in names {
+        let (sa, sb) = (find(a, name), find(b, name));
+        let what = change(sa, sb);
+        match &what {
+            Some(w) if w.starts_with("latency") => latencies += 1,
+            Some(w) if w.starts_with("verdict") => verdicts += 1,
+            _ => {}
+        }
+        let _ = writeln!(
+            out,
+            "{name:<30} {:<24} {:<24} {}",
+            cell(sa),
+            cell(sb),
+            what.as_deref().unwrap_or("")
+        );
+        if let (Some(w), Some(sb)) = (&what, sb) {
+            if w.starts_with("verdict") {
+                for reason in &sb.reasons {
+                    let _ = writeln!(out, "{:<30}   B: {reason}", "");
+                }
+            }
+        }
+    }
+    let _ = writeln!(
+        out,
+        "{verdicts} scenario(s) changed verdict, {latencies} latency(ies) moved by more than {LATENCY_NOISE_SECS} s"
+    );
+    (out, verdicts > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn side(kernel: &str, append: &[&str], scenarios: &[(&str, Outcome, Option<f64>)]) -> Side {
+        Side {
+            kernel: kernel.into(),
+            append: append.iter().map(|s| s.to_string()).collect(),
+            scenarios: scenarios
+                .iter()
+                .map(|(n, o, l)| SideScenario {
+                    name: n.to_string(),
+                    outcome: *o,
+                    latency_secs: *l,
+                    reasons: vec![],
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_broken_watchdog_shows_as_changed_verdicts() {
+        let a = side(
+            "6.12.117",
+            &[],
+            &[
+                ("busy-loop", Outcome::Pass, Some(6.1)),
+                ("polite-control", Outcome::Pass, None),
+            ],
+        );
+        let b = side(
+            "6.12.117",
+            &["nosoftlockup"],
+            &[
+                ("busy-loop", Outcome::Fail, None),
+                ("polite-control", Outcome::Pass, None),
+            ],
+        );
+        let (text, changed) = table(&a, &b);
+        assert!(changed);
+        assert!(text.contains("B: 6.12.117 +nosoftlockup"), "{text}");
+        let busy = text.lines().find(|l| l.starts_with("busy-loop")).unwrap();
+        assert!(
+            busy.contains("PASS 6.1 S") && busy.ends_with("verdict Pass -> Fail"),
+            "{busy}"
+        );
+        let polite = text
+            .lines()
+            .find(|l| l.starts_with("polite-control"))
+            .unwrap();
+        assert!(polite.trim_end().ends_with("PASS"), "{polite}");
+        assert!(text
+            .ends_with("1 scenario(s) changed verdict, 0 latency(ies) moved by more than 2 s\n"));
+    }
+
+    #[test]
+    fn latency_moves_only_beyond_noise() {
+        let a = side(
+            "6.12.117",
+            &[],
+            &[
+                ("x", Outcome::Pass, Some(5.0)),
+                ("y", Outcome::Pass, Some(5.0)),
+            ],
+        );
+        let b = side(
+            "7.3.4",
+            &[],
+            &[
+                ("x", Outcome::Pass, Some(6.2)),
+                ("y", Outcome::Pass, Some(8.0)),
+            ],
+        );
+        let (text, changed) = table(&a, &b);
+        assert!(!changed);
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("y ") && l.ends_with("latency +3.0 s")),
+            "{text}"
+        );
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("x ") && l.trim_end().ends_with("PASS 6.2 S")),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn needs_exactly_two_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let one = dir.path().join("one.json");
+        std::fs::write(&one, r#"{"runs":[{"kernel":"6.12.117","scenarios":[]}]}"#).unwrap();
+        let err = load(&[&one]).unwrap_err().to_string();
+        assert!(
+            err.starts_with("compare needs exactly two runs, the files hold 1"),
+            "{err}"
+        );
+        assert!(load(&[&one, &one]).is_ok());
+        let bad = dir.path().join("bad.json");
+        std::fs::write(&bad, "{}").unwrap();
+        assert!(load(&[&bad])
+            .unwrap_err()
+            .to_string()
+            .contains("is not a `hogs run --json` result file"));
+    }
+}
