@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::guest::{mark, Plan, Step};
-use crate::judge::{self, describe, Outcome, Verdict};
+use crate::judge::{self, Outcome, Verdict};
 use crate::kernel::Kernel;
 use crate::modules::Modules;
 use crate::report::{self, Report};
@@ -484,7 +484,7 @@ impl Live {
     }
 }
 
-/// "CPU 1 has not scheduled for 4 s: soft lockup reported, culprit hog_busy::hog_thread"
+/// "CPU 1 has not scheduled for 6 s: soft lockup reported [hog_busy:63], culprit hog_busy::spin::busy_loop"
 pub fn live_note(r: &Report) -> String {
     let cpu = r.cpu.map_or("a CPU".to_owned(), |c| format!("CPU {c}"));
     let secs = r
@@ -504,7 +504,12 @@ pub fn live_note(r: &Report) -> String {
         (None, _) => String::new(),
     };
     let panic = if r.panic { "; the kernel panics" } else { "" };
-    format!("{what}{culprit}{panic} [{}]", describe(r))
+    let task = match (&r.comm, r.pid) {
+        (Some(comm), Some(pid)) => format!(" [{comm}:{pid}]"),
+        (Some(comm), None) => format!(" [{comm}]"),
+        _ => String::new(),
+    };
+    format!("{what}{task}{culprit}{panic}")
 }
 
 fn shell_quote(p: &Path) -> String {
@@ -584,6 +589,22 @@ mod tests {
         // Neither scenario expects anything: a's report is unexpected, c passes.
         assert_eq!(v[0].outcome, Outcome::Fail);
         assert_eq!(v[1].outcome, Outcome::Pass);
+    }
+
+    #[test]
+    fn live_notes_say_what_happened() {
+        let mut r = Report::empty(report::Kind::SoftLockup, 1);
+        (r.cpu, r.stuck_secs, r.comm, r.pid) =
+            (Some(1), Some(6), Some("hog_busy".into()), Some(63));
+        r.culprit = Some("hog_busy::spin::busy_loop".into());
+        assert_eq!(
+            live_note(&r),
+            "CPU 1 has not scheduled for 6 s: soft lockup reported [hog_busy:63], culprit hog_busy::spin::busy_loop"
+        );
+        r.victim = true;
+        r.culprit = Some("queued_spin_lock_slowpath".into());
+        assert!(live_note(&r)
+            .ends_with("victim spinning in queued_spin_lock_slowpath (look for the lock holder)"));
     }
 
     #[test]
