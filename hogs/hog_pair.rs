@@ -119,10 +119,12 @@ impl thread::ThreadBody for Waiter {
         let start = spin::now_ns();
         drop(LOCK.lock());
         let waited = spin::now_ns() - start;
+        let (secs, ms) = spin::seconds_ms(waited);
         pr_info!(
-            "released CPU {} after {} (got the spinlock)\n",
+            "released CPU {} after {}.{:03} s (got the spinlock)\n",
             cpu,
-            spin::Seconds(waited)
+            secs,
+            ms
         );
     }
 }

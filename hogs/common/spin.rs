@@ -113,7 +113,11 @@ pub(crate) fn busy_loop(secs: u32, manners: Manners) -> Outcome {
 /// The line reads `<module>: hogging CPU <cpu> for <secs> s <how>`, or `... until unloaded
 /// <how>` when `secs` is 0.
 pub(crate) fn announce(cpu: u32, secs: u32, how: fmt::Arguments<'_>) {
-    pr_info!("hogging CPU {} {} {}\n", cpu, Duration(secs), how);
+    if secs == 0 {
+        pr_info!("hogging CPU {} until unloaded {}\n", cpu, how);
+    } else {
+        pr_info!("hogging CPU {} for {} s {}\n", cpu, secs, how);
+    }
 }
 
 /// Logs that the hog gave `cpu` back, after how long and why.
@@ -125,32 +129,16 @@ pub(crate) fn released(cpu: u32, outcome: Outcome) {
         End::Expired => "",
         End::Stopped => " (stopped by rmmod)",
     };
-    pr_info!(
-        "released CPU {} after {}{}\n",
-        cpu,
-        Seconds(outcome.elapsed_ns),
-        why
-    );
+    let (secs, ms) = seconds_ms(outcome.elapsed_ns);
+    pr_info!("released CPU {} after {}.{:03} s{}\n", cpu, secs, ms, why);
 }
 
-/// Formats a hog's duration: `for 8 s`, or `until unloaded` for 0.
-struct Duration(u32);
-
-impl fmt::Display for Duration {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            0 => f.write_str("until unloaded"),
-            secs => write!(f, "for {} s", secs),
-        }
-    }
-}
-
-/// Formats nanoseconds as seconds with milliseconds: `8.004 s`.
-pub(crate) struct Seconds(pub(crate) i64);
-
-impl fmt::Display for Seconds {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ms = self.0.max(0) / 1_000_000;
-        write!(f, "{}.{:03} s", ms / 1000, ms % 1000)
-    }
+/// Splits nanoseconds into whole seconds and milliseconds, printed as `8.004 s`.
+///
+/// Plain integers rather than a type implementing `core::fmt::Display`: newer kernels (7.3 here)
+/// format `pr_info!` arguments through their own `kernel::fmt::Display`, which integers have on
+/// every version and our own types would not.
+pub(crate) fn seconds_ms(ns: i64) -> (i64, i64) {
+    let ms = ns.max(0) / 1_000_000;
+    (ms / 1000, ms % 1000)
 }

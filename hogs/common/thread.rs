@@ -32,7 +32,7 @@ use core::{ffi::CStr, ptr::NonNull};
 use kernel::{
     bindings,
     error::from_err_ptr,
-    ffi::{c_int, c_void},
+    ffi::{c_char, c_int, c_void},
     prelude::*,
 };
 
@@ -80,8 +80,10 @@ impl<T: ThreadBody> Thread<T> {
                 Some(trampoline::<T>),
                 data,
                 bindings::NUMA_NO_NODE,
-                c"%s".as_ptr().cast(),
-                name.as_ptr(),
+                // The bytes' pointer, not `CStr::as_ptr()`: newer kernels forbid that one (their
+                // `char` is unsigned) and it is the same address.
+                c"%s".to_bytes_with_nul().as_ptr().cast::<c_char>(),
+                name.to_bytes_with_nul().as_ptr().cast::<c_char>(),
             )
         };
         let task = NonNull::new(from_err_ptr(task)?).ok_or(ENOMEM)?;
