@@ -157,16 +157,21 @@ pub fn parse(text: &[u8]) -> Vec<Report> {
 }
 
 /// The reports as `{"reports":[...]}`, pretty-printed.
-/// The preemption model the console says the kernel runs: the boot line
-/// `Dynamic Preempt: voluntary` (PREEMPT_DYNAMIC kernels), else the `PREEMPT(lazy)` tag newer
-/// kernels print on a dump's `CPU:` line. The word is returned as printed, lower-cased.
+/// The preemption model the console says the kernel runs: the last boot line
+/// `Dynamic Preempt: voluntary` (PREEMPT_DYNAMIC kernels; `Dynamic Preempt: unsupported mode:
+/// none` is a refused `preempt=` and is skipped), else the `PREEMPT(lazy)` tag newer kernels
+/// print on a dump's `CPU:` line. The word is returned as printed, lower-cased.
 pub fn preemption_model(text: &[u8]) -> Option<String> {
+    let mut dynamic = None;
     let mut tagged = None;
     for line in lines(text) {
         let msg = line.text.as_ref();
         if let Some(model) = msg.strip_prefix("Dynamic Preempt: ") {
-            let word = model.split_whitespace().next().unwrap_or_default();
-            return Some(word.to_ascii_lowercase());
+            if !model.starts_with("unsupported") {
+                let word = model.split_whitespace().next().unwrap_or_default();
+                dynamic = Some(word.to_ascii_lowercase());
+            }
+            continue;
         }
         if tagged.is_none() && msg.starts_with("CPU: ") {
             tagged = msg
@@ -175,7 +180,7 @@ pub fn preemption_model(text: &[u8]) -> Option<String> {
                 .map(|(model, _)| model.to_ascii_lowercase());
         }
     }
-    tagged
+    dynamic.or(tagged)
 }
 
 pub fn to_json(reports: &[Report]) -> String {

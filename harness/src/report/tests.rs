@@ -672,6 +672,9 @@ fn preemption_model_from_boot_line_or_cpu_tag() {
         b"[ 5.0] CPU: 1 UID: 0 PID: 64 Comm: hog_busy Tainted: G O 7.3.4 #1 PREEMPT(lazy)\n";
     assert_eq!(preemption_model(tagged).as_deref(), Some("lazy"));
     assert_eq!(preemption_model(b"[ 1.0] Linux version 6.1\n"), None);
+    // 7.x refuses preempt=none and boots lazy.
+    let refused = b"[ 0.1] Dynamic Preempt: unsupported mode: none\n[ 0.1] Dynamic Preempt: lazy\n";
+    assert_eq!(preemption_model(refused).as_deref(), Some("lazy"));
 }
 
 #[test]
