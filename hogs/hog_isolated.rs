@@ -1,18 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! `hog_isolated`: the `hog_busy` loop on a CPU isolated from the scheduler (seed 004).
+//! `hog_isolated`: a hog on a CPU isolated from the scheduler (seed 004).
 //!
 //! "There are a number of kernel options that can isolate a cpu and run a single process on
 //! it. As the process hogs the CPU it may be seen as causing a soft lockup." The thread
 //! `hog_isolated` is bound to CPU `cpu` (default 1), which the scenario isolates on the kernel
-//! command line, and spins there for `secs` seconds exactly like `hog_busy` (preemptible, never
-//! scheduling). What the watchdog then says depends on how the CPU was isolated:
+//! command line, and spins there for `secs` seconds with preemption disabled (as `hog_nopreempt`
+//! does), so that what the scenarios show is how the CPU was isolated, on every preemption
+//! model: a preemptible loop would simply be preempted under `full` or `lazy` preemption (7.x)
+//! and be reported nowhere. What the watchdog says:
 //!
 //! - `isolcpus=1` takes the CPU out of the scheduler's load balancing only; the watchdog still
-//!   watches it, and (with `preempt=none` or `voluntary`) reports it:
+//!   watches it and reports it:
 //!
 //!   ```text
-//!   watchdog: BUG: soft lockup - CPU#1 stuck for 5s! [hog_isolated:99]
+//!   watchdog: BUG: soft lockup - CPU#1 stuck for 6s! [hog_isolated:99]
 //!   RIP: 0010:_RNvNtCs<hash>_12hog_isolated4spin9busy_loop+0x../0x.. [hog_isolated]
 //!   ```
 //!
@@ -31,6 +33,8 @@
 mod compat;
 #[path = "common/guard.rs"]
 mod guard;
+#[path = "common/lock.rs"]
+mod lock;
 #[path = "common/params.rs"]
 mod params;
 #[path = "common/spin.rs"]
@@ -43,7 +47,7 @@ use kernel::prelude::*;
 compat::hog_module! {
     type: HogIsolated,
     name: "hog_isolated",
-    description: "Soft lockup (or none): the busy loop on a CPU isolated with isolcpus= or nohz_full=",
+    description: "Soft lockup (or none): a preempt-off loop on a CPU isolated with isolcpus= or nohz_full=",
 }
 
 params::module_param!(
@@ -55,7 +59,10 @@ params::module_param!(
     "The isolated CPU to bind the hog thread to (isolcpus=/nohz_full= on the command line)"
 );
 
-/// The hog thread: the `hog_busy` loop, on the isolated CPU.
+/// The lock whose only purpose is to disable preemption while it is held.
+static NO_PREEMPT: lock::RawSpinLock = lock::RawSpinLock::new();
+
+/// The hog thread: the busy loop with preemption disabled, on the isolated CPU.
 struct Isolated {
     /// How long to spin, in seconds (0: until unloaded).
     secs: u32,
@@ -63,13 +70,15 @@ struct Isolated {
 
 impl thread::ThreadBody for Isolated {
     fn run(&self) {
+        let guard = NO_PREEMPT.lock();
         let cpu = compat::current_cpu();
         spin::announce(
             cpu,
             self.secs,
-            format_args!("without scheduling (preemptible busy loop on an isolated CPU)"),
+            format_args!("on an isolated CPU with preemption disabled (raw spinlock held)"),
         );
         let outcome = spin::busy_loop(self.secs, spin::Manners::default());
+        drop(guard);
         spin::released(cpu, outcome);
     }
 }
@@ -87,6 +96,7 @@ impl kernel::Module for HogIsolated {
             pr_err!("cpu=-1: hog_isolated must be bound to the isolated CPU\n");
             return Err(EINVAL);
         };
+        NO_PREEMPT.init();
         let thread =
             thread::Thread::spawn(c"hog_isolated", Some(cpu), Isolated { secs: secs::get() })?;
         Ok(Self { _thread: thread })
