@@ -27,20 +27,29 @@ cargo clippy --quiet --all-targets -- -D warnings
 phase "cargo test (unit and golden tests)"
 cargo test --quiet
 
-phase "kernel (cached build of the default kernel)"
+phase "kernels (cached builds of Linux 6.12, the default, and 7.3)"
 cargo build --release --quiet -p hogs-harness
 hogs=target/release/hogs
-$hogs kernel
+$hogs kernel --kernel 6.12
+$hogs kernel --kernel 7.3
 
-phase "hog modules: warning-free build, then CLIPPY=1"
-$hogs build
-$hogs build --clippy
+phase "hog modules: warning-free build, then CLIPPY=1, on both kernels"
+for k in 6.12 7.3; do
+  $hogs build --kernel $k
+  $hogs build --kernel $k --clippy
+done
 
-phase "boot check (virtme-ng, TCG): buddy hard lockup detector active"
-$hogs boot-check
+phase "boot check (virtme-ng, TCG): buddy hard lockup detector active, both kernels"
+$hogs boot-check --kernel 6.12
+$hogs boot-check --kernel 7.3
 
-phase "suite: every scenario, real boots"
-$hogs run --ktap --junit "$results/junit.xml" --json "$results/results.json"
+phase "suite: every scenario on both kernels in one run, real boots"
+rm -rf "$results/suite"
+$hogs run --kernel 6.12 --kernel 7.3 --out "$results/suite" --ktap --junit "$results/junit.xml" \
+  --json "$results/results.json"
+
+phase "compare: 6.12 and 7.3 side by side (every verdict the same)"
+$hogs compare "$results/results.json"
 
 phase "red check: nosoftlockup must fail exactly the scenarios that expect soft lockups"
 set +e
@@ -53,7 +62,7 @@ python3 scripts/expect_verdicts.py "$results/nosoftlockup.json" "$rc" \
 
 phase "compare: the broken watchdog shows up as exactly the changed verdicts"
 set +e
-$hogs compare "$results/results.json" "$results/nosoftlockup.json" | tee "$results/compare.txt"
+$hogs compare "$results"/suite/k1-6.12.*/results.json "$results/nosoftlockup.json" | tee "$results/compare.txt"
 rc=${PIPESTATUS[0]}
 set -e
 [ "$rc" = 1 ] || { echo "compare exited $rc, expected 1 (verdicts changed)" >&2; exit 1; }

@@ -255,9 +255,17 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                     kernel.dir.display(),
                     kernel_dir.display()
                 );
-                results.push(runner::run(kernel, &modules, &selected, &opts, |line| {
+                let result = runner::run(kernel, &modules, &selected, &opts, |line| {
                     eprintln!("{line}")
-                })?);
+                })?;
+                if kernels.len() > 1 {
+                    // Each kernel's own results too, e.g. to compare one of them with another run.
+                    std::fs::write(
+                        kernel_dir.join("results.json"),
+                        output::json(std::slice::from_ref(&result))?,
+                    )?;
+                }
+                results.push(result);
             }
             let json_text = output::json(&results)?;
             std::fs::write(out_dir.join("results.json"), &json_text)?;
