@@ -66,14 +66,13 @@ struct Busy {
 
 impl thread::ThreadBody for Busy {
     fn run(&self) {
-        let cpu = compat::current_cpu();
-        spin::announce(
-            cpu,
+        // Nothing held: preemption stays on.
+        spin::hog(
+            (),
             self.secs,
+            spin::Manners::default(),
             format_args!("without scheduling (preemptible busy loop)"),
         );
-        let outcome = spin::busy_loop(self.secs, spin::Manners::default());
-        spin::released(cpu, outcome);
     }
 }
 

@@ -92,16 +92,12 @@ impl thread::ThreadBody for IrqSave {
         // the user memory map it borrowed (lazy TLB mode, as every kthread) to the kernel's
         // own, which is all a kthread uses.
         unsafe { bindings::leave_mm() };
-        // Read only now: with interrupts off the thread stays on this CPU.
-        let cpu = compat::current_cpu();
-        spin::announce(
-            cpu,
+        spin::hog(
+            guard,
             self.secs,
+            spin::Manners::default(),
             format_args!("with interrupts disabled (spin_lock_irqsave)"),
         );
-        let outcome = spin::busy_loop(self.secs, spin::Manners::default());
-        drop(guard);
-        spin::released(cpu, outcome);
     }
 }
 

@@ -70,16 +70,12 @@ struct Isolated {
 
 impl thread::ThreadBody for Isolated {
     fn run(&self) {
-        let guard = NO_PREEMPT.lock();
-        let cpu = compat::current_cpu();
-        spin::announce(
-            cpu,
+        spin::hog(
+            NO_PREEMPT.lock(),
             self.secs,
+            spin::Manners::default(),
             format_args!("on an isolated CPU with preemption disabled (raw spinlock held)"),
         );
-        let outcome = spin::busy_loop(self.secs, spin::Manners::default());
-        drop(guard);
-        spin::released(cpu, outcome);
     }
 }
 

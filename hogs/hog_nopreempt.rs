@@ -67,17 +67,12 @@ struct NoPreempt {
 
 impl thread::ThreadBody for NoPreempt {
     fn run(&self) {
-        let guard = NO_PREEMPT.lock();
-        // Read only now: with preemption off the thread stays on this CPU.
-        let cpu = compat::current_cpu();
-        spin::announce(
-            cpu,
+        spin::hog(
+            NO_PREEMPT.lock(),
             self.secs,
+            spin::Manners::default(),
             format_args!("with preemption disabled (raw spinlock held)"),
         );
-        let outcome = spin::busy_loop(self.secs, spin::Manners::default());
-        drop(guard);
-        spin::released(cpu, outcome);
     }
 }
 

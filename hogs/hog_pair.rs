@@ -89,14 +89,12 @@ impl thread::ThreadBody for Holder {
         let cpu = compat::current_cpu();
         HOLDER_CPU.store(cpu, Ordering::Relaxed);
         HELD.store(true, Ordering::Release);
-        spin::announce(
-            cpu,
+        spin::hog(
+            guard,
             self.secs,
+            spin::Manners::default(),
             format_args!("holding the shared spinlock (holder, preemption disabled)"),
         );
-        let outcome = spin::busy_loop(self.secs, spin::Manners::default());
-        drop(guard);
-        spin::released(cpu, outcome);
     }
 }
 

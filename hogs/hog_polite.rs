@@ -63,10 +63,14 @@ struct Polite {
 
 impl thread::ThreadBody for Polite {
     fn run(&self) {
-        let cpu = compat::current_cpu();
-        spin::announce(
-            cpu,
+        let manners = spin::Manners {
+            cond_resched: true,
+            touch_watchdog: self.touch_watchdog,
+        };
+        spin::hog(
+            (),
             self.secs,
+            manners,
             format_args!(
                 "but calling cond_resched(){} every round (negative control, must not be reported)",
                 if self.touch_watchdog {
@@ -76,13 +80,6 @@ impl thread::ThreadBody for Polite {
                 }
             ),
         );
-        let manners = spin::Manners {
-            cond_resched: true,
-            touch_watchdog: self.touch_watchdog,
-        };
-        let outcome = spin::busy_loop(self.secs, manners);
-        // Without a bound CPU, `cond_resched()` may have moved the thread: say where it ended.
-        spin::released(compat::current_cpu(), outcome);
     }
 }
 

@@ -108,6 +108,19 @@ pub(crate) fn busy_loop(secs: u32, manners: Manners) -> Outcome {
     }
 }
 
+/// A hog's whole turn on the CPU it runs on: announce, spin for `secs` seconds, give back what
+/// kept the CPU (`hold`: a lock guard, or `()` for a preemptible loop), then log the release.
+///
+/// Call it once the CPU is kept (lock taken): with preemption or interrupts off the thread
+/// cannot move. A loop that schedules (`hog_polite`) may: the release names the CPU it ended on.
+pub(crate) fn hog<H>(hold: H, secs: u32, manners: Manners, how: fmt::Arguments<'_>) {
+    announce(compat::current_cpu(), secs, how);
+    let outcome = busy_loop(secs, manners);
+    let cpu = compat::current_cpu();
+    drop(hold);
+    released(cpu, outcome);
+}
+
 /// Logs that the hog starts hogging `cpu` for `secs` seconds, and how (`how`).
 ///
 /// The line reads `<module>: hogging CPU <cpu> for <secs> s <how>`, or `... until unloaded
