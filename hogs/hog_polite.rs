@@ -18,8 +18,13 @@
 //! A `BUG: soft lockup` naming `hog_polite` would be a false positive of the detector or a
 //! broken harness.
 //!
+//! With `warn=1` the thread first makes the kernel print one real `WARNING:` (a test aid: a
+//! control during which the kernel complains must fail, and the harness's test command checks
+//! that it does).
+//!
 //! Parameters: `secs` (default 10, 0 = until unloaded), `cpu` (default -1 = not bound),
-//! `touch_watchdog` (default 0), `force`, `assume_bare_metal` (see `common/guard.rs`).
+//! `touch_watchdog` (default 0), `warn` (default 0), `force`, `assume_bare_metal` (see
+//! `common/guard.rs`).
 
 #[path = "common/compat.rs"]
 mod compat;
@@ -32,7 +37,7 @@ mod spin;
 #[path = "common/thread.rs"]
 mod thread;
 
-use kernel::prelude::*;
+use kernel::{bindings, prelude::*};
 
 compat::hog_module! {
     type: HogPolite,
@@ -52,6 +57,10 @@ params::module_param!(
     touch_watchdog: bool = false,
     "Also call touch_softlockup_watchdog() every round"
 );
+params::module_param!(
+    warn: bool = false,
+    "First make the kernel print one WARNING (test aid: the control must then fail)"
+);
 
 /// The thread: the busy loop with `cond_resched()` after every round.
 struct Polite {
@@ -59,10 +68,28 @@ struct Polite {
     secs: u32,
     /// Whether to touch the soft-lockup watchdog every round too.
     touch_watchdog: bool,
+    /// Whether to make the kernel print a warning first.
+    warn: bool,
+}
+
+/// Makes the kernel print one real `WARNING:` and go on: `flush_work()` on a work item that was
+/// never set up trips `WARN_ON(!work->func)` at the top of `__flush_work()`, which then returns
+/// without touching anything else (kernel/workqueue.c, 6.12 and 7.3).
+fn provoke_warning() {
+    // SAFETY: `struct work_struct` is plain integers and pointers, for which all-zero bits are
+    // valid values (`func` is NULL).
+    let mut work: bindings::work_struct = unsafe { core::mem::zeroed() };
+    // SAFETY: `work` is a valid, exclusively borrowed `work_struct` for the whole call;
+    // `flush_work()` may be called from any context that may sleep (a kthread), and with `func`
+    // NULL it warns and returns before it queues or waits for anything.
+    unsafe { bindings::flush_work(&mut work) };
 }
 
 impl thread::ThreadBody for Polite {
     fn run(&self) {
+        if self.warn {
+            provoke_warning();
+        }
         let manners = spin::Manners {
             cond_resched: true,
             touch_watchdog: self.touch_watchdog,
@@ -96,6 +123,7 @@ impl kernel::Module for HogPolite {
         let polite = Polite {
             secs: secs::get(),
             touch_watchdog: touch_watchdog::get(),
+            warn: warn::get(),
         };
         let thread = thread::Thread::spawn(c"hog_polite", cpu, polite)?;
         Ok(Self { _thread: thread })

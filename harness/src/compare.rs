@@ -100,13 +100,17 @@ fn find<'a>(side: &'a Side, name: &str) -> Option<&'a SideScenario> {
     side.scenarios.iter().find(|s| s.name == name)
 }
 
-/// The table, and whether any verdict changed.
-pub fn table(a: &Side, b: &Side) -> (String, bool) {
+/// The table, and whether any verdict changed. `only` restricts it to these scenarios (each
+/// must then be on both sides); empty means every scenario of either side.
+pub fn table(a: &Side, b: &Side, only: &[String]) -> (String, bool) {
     let mut names: Vec<&str> = a.scenarios.iter().map(|s| s.name.as_str()).collect();
     for s in &b.scenarios {
         if !names.contains(&s.name.as_str()) {
             names.push(&s.name);
         }
+    }
+    if !only.is_empty() {
+        names = only.iter().map(String::as_str).collect();
     }
     let (la, lb) = (format!("A: {}", a.label()), format!("B: {}", b.label()));
     let mut out = String::new();
@@ -117,8 +121,10 @@ pub fn table(a: &Side, b: &Side) -> (String, bool) {
         let what = change(sa, sb);
         match &what {
             Some(w) if w.starts_with("latency") => latencies += 1,
-            Some(w) if w.starts_with("verdict") => verdicts += 1,
-            _ => {}
+            // A scenario that ran on one side only is a changed verdict too: a rename or a
+            // dropped scenario must not pass a comparison silently.
+            Some(_) => verdicts += 1,
+            None => {}
         }
         let _ = writeln!(
             out,
@@ -180,7 +186,7 @@ mod tests {
                 ("polite-control", Outcome::Pass, None),
             ],
         );
-        let (text, changed) = table(&a, &b);
+        let (text, changed) = table(&a, &b, &[]);
         assert!(changed);
         assert!(text.contains("B: 6.12.117 +nosoftlockup"), "{text}");
         let busy = text.lines().find(|l| l.starts_with("busy-loop")).unwrap();
@@ -215,7 +221,7 @@ mod tests {
                 ("y", Outcome::Pass, Some(8.0)),
             ],
         );
-        let (text, changed) = table(&a, &b);
+        let (text, changed) = table(&a, &b, &[]);
         assert!(!changed);
         assert!(
             text.lines()
@@ -225,6 +231,38 @@ mod tests {
         assert!(
             text.lines()
                 .any(|l| l.starts_with("x ") && l.trim_end().ends_with("PASS 6.2 S")),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_scenario_on_one_side_only_is_a_change() {
+        let a = side(
+            "6.12.117",
+            &[],
+            &[("x", Outcome::Pass, None), ("y", Outcome::Pass, None)],
+        );
+        let b = side(
+            "7.3.4",
+            &[],
+            &[("x", Outcome::Pass, None), ("z", Outcome::Pass, None)],
+        );
+        let (text, changed) = table(&a, &b, &[]);
+        assert!(changed, "{text}");
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("y ") && l.ends_with("only in A")),
+            "{text}"
+        );
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("z ") && l.ends_with("only in B")),
+            "{text}"
+        );
+        assert!(
+            text.ends_with(
+                "2 scenario(s) changed verdict, 0 latency(ies) moved by more than 2 s\n"
+            ),
             "{text}"
         );
     }

@@ -1,27 +1,21 @@
 //! The guest step: `hogs guest --plan FILE` runs inside the VM (virtme-ng shares the host's root,
-//! so it is this very binary). It marks each scenario in the kernel log, loads the hog, waits,
-//! unloads it, and prints one JSON line per step on stdout.
+//! so it is this very binary). It loads each scenario's hog, waits, unloads it, and tells the host
+//! every step as a [`protocol`] event in the kernel log.
 
 use std::ffi::CString;
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
-/// Marker lines the guest writes to the kernel log; the runner finds them with the parser's
-/// line splitter. Kept here so both sides share one spelling.
-pub mod mark {
-    pub const READY: &str = "hogs: guest ready";
-    pub const BEGIN: &str = "hogs: begin ";
-    pub const END: &str = "hogs: end ";
-    pub const DONE: &str = "hogs: guest done";
-    /// The hogs print this when their loop starts (`hog_busy: hogging CPU 1 ...`).
-    pub const HOGGING: &str = ": hogging CPU";
-}
+use crate::protocol::{self, BootFacts, Event};
+
+/// The hogs print this when their loop starts (`hog_busy: hogging CPU 1 ...`): the proof that
+/// a hog ran, and where.
+pub const HOGGING: &str = ": hogging CPU ";
 
 /// One scenario's work in the guest.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -37,70 +31,58 @@ pub struct Plan {
     pub steps: Vec<Step>,
 }
 
-/// What the guest reports of a step on stdout.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct StepReport {
-    pub scenario: String,
-    /// `None` when the module loaded, else the error.
-    pub load_error: Option<String>,
-    pub unload_error: Option<String>,
-}
-
-/// What the boot check reports.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct BootFacts {
-    pub release: String,
-    pub nmi_watchdog: Option<String>,
-    pub soft_watchdog: Option<String>,
-    pub watchdog_thresh: Option<String>,
-    pub preempt: Option<String>,
-    pub config_rust: bool,
-    pub config_buddy: bool,
-}
-
+/// Runs the plan's steps in order, telling the host each step in the kernel log. An unload
+/// failure ends the plan: the hog may still be spinning and would spoil every later scenario.
 pub fn run_plan(plan_path: &Path) -> Result<()> {
     let plan: Plan = serde_json::from_slice(&std::fs::read(plan_path)?).context("bad plan")?;
-    let preempt = preempt_model().unwrap_or_else(|| "unknown".into());
-    kmsg(&format!("{} preempt={preempt}", mark::READY))?;
+    tell(&Event::Ready {
+        preempt: preempt_model(),
+    })?;
     for step in &plan.steps {
-        let report = run_step(step)?;
-        println!("{}", serde_json::to_string(&report)?);
-        std::io::stdout().flush()?;
+        if let Err(error) = run_step(step)? {
+            tell(&Event::Aborted {
+                reason: format!("{} did not unload: {error}", step.module.display()),
+            })?;
+            bail!("aborted: {} did not unload", step.scenario);
+        }
     }
-    kmsg(mark::DONE)?;
-    Ok(())
+    tell(&Event::Done)
 }
 
-fn run_step(step: &Step) -> Result<StepReport> {
+/// One scenario; `Ok(Err(..))` when its module would not unload.
+fn run_step(step: &Step) -> Result<std::result::Result<(), String>> {
     let name = module_name(&step.module)?;
-    kmsg(&format!(
-        "{}{} module={name} params={}",
-        mark::BEGIN,
-        step.scenario,
-        step.params
-    ))?;
-    let load_error = load_module(&step.module, &step.params)
-        .err()
-        .map(|e| e.to_string());
-    let unload_error = if load_error.is_none() {
-        std::thread::sleep(Duration::from_secs(step.wait_secs));
-        unload_module(&name, Duration::from_secs(30))
-            .err()
-            .map(|e| e.to_string())
-    } else {
-        None
-    };
-    let status = match (&load_error, &unload_error) {
-        (Some(e), _) => format!("load failed: {e}"),
-        (None, Some(e)) => format!("unload failed: {e}"),
-        (None, None) => "ok".into(),
-    };
-    kmsg(&format!("{}{} {status}", mark::END, step.scenario))?;
-    Ok(StepReport {
-        scenario: step.scenario.clone(),
-        load_error,
-        unload_error,
-    })
+    let scenario = step.scenario.clone();
+    tell(&Event::Begin {
+        scenario: scenario.clone(),
+        module: name.clone(),
+        params: step.params.clone(),
+    })?;
+    if let Err(e) = load_module(&step.module, &step.params) {
+        tell(&Event::LoadFailed {
+            scenario,
+            error: e.to_string(),
+        })?;
+        return Ok(Ok(()));
+    }
+    tell(&Event::Loaded {
+        scenario: scenario.clone(),
+    })?;
+    std::thread::sleep(Duration::from_secs(step.wait_secs));
+    match unload_module(&name, Duration::from_secs(30)) {
+        Ok(()) => {
+            tell(&Event::Unloaded { scenario })?;
+            Ok(Ok(()))
+        }
+        Err(e) => {
+            let error = e.to_string();
+            tell(&Event::UnloadFailed {
+                scenario,
+                error: error.clone(),
+            })?;
+            Ok(Err(error))
+        }
+    }
 }
 
 /// Prints what the boot check needs to know, as one JSON line.
@@ -117,8 +99,7 @@ pub fn boot_check() -> Result<()> {
         config_rust: has("CONFIG_RUST"),
         config_buddy: has("CONFIG_HARDLOCKUP_DETECTOR_BUDDY"),
     };
-    println!("{}", serde_json::to_string(&facts)?);
-    Ok(())
+    tell(&Event::Facts(facts))
 }
 
 fn read_config_gz() -> Option<String> {
@@ -135,17 +116,14 @@ fn read_config_gz() -> Option<String> {
 fn preempt_model() -> Option<String> {
     const FILE: &str = "/sys/kernel/debug/sched/preempt";
     if !Path::new(FILE).exists() {
-        let (src, target, fs) = (c"debugfs", c"/sys/kernel/debug", c"debugfs");
-        // SAFETY: all pointers are valid NUL-terminated strings; a failed mount is harmless here.
-        unsafe {
-            libc::mount(
-                src.as_ptr(),
-                target.as_ptr(),
-                fs.as_ptr(),
-                0,
-                std::ptr::null(),
-            );
-        }
+        // A failed mount only means the console will have to tell the model.
+        let _ = nix::mount::mount(
+            Some("debugfs"),
+            "/sys/kernel/debug",
+            Some("debugfs"),
+            nix::mount::MsFlags::empty(),
+            None::<&str>,
+        );
     }
     let text = std::fs::read_to_string(FILE).ok()?;
     let start = text.find('(')?;
@@ -153,13 +131,15 @@ fn preempt_model() -> Option<String> {
     Some(text[start + 1..end].to_owned())
 }
 
-/// Writes a line to the kernel log, so markers and reports share one clock and one order.
-fn kmsg(message: &str) -> Result<()> {
+/// Tells the host: one event line in the kernel log, so events and reports share one clock and
+/// one order.
+fn tell(event: &Event) -> Result<()> {
+    let message = protocol::encode(event);
     let mut kmsg = OpenOptions::new()
         .write(true)
         .open("/dev/kmsg")
         .context("cannot open /dev/kmsg")?;
-    // <5> = KERN_NOTICE: above the default console log level, so the marker reaches the console.
+    // <5> = KERN_NOTICE: above the default console log level, so the event reaches the console.
     kmsg.write_all(format!("<5>{message}\n").as_bytes())?;
     Ok(())
 }
@@ -176,31 +156,27 @@ fn load_module(path: &Path, params: &str) -> Result<()> {
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let params = CString::new(params)?;
-    // SAFETY: the fd is open for the duration of the call and params is NUL-terminated.
-    let rc = unsafe { libc::syscall(libc::SYS_finit_module, file.as_raw_fd(), params.as_ptr(), 0) };
-    if rc != 0 {
-        let err = std::io::Error::last_os_error();
-        bail!("finit_module({}): {err}", path.display());
-    }
-    Ok(())
+    nix::kmod::finit_module(&file, &params, nix::kmod::ModuleInitFlags::empty())
+        .map_err(|errno| anyhow::anyhow!("finit_module({}): {}", path.display(), io_error(errno)))
+}
+
+/// "Operation not permitted (os error 1)", as the kernel's error reads everywhere else.
+fn io_error(errno: nix::errno::Errno) -> std::io::Error {
+    std::io::Error::from_raw_os_error(errno as i32)
 }
 
 /// Unloads a module, retrying while it is busy (its threads may still be finishing).
 fn unload_module(name: &str, patience: Duration) -> Result<()> {
+    use nix::errno::Errno;
     let cname = CString::new(name)?;
     let start = Instant::now();
     loop {
-        // SAFETY: cname is a valid NUL-terminated string.
-        let rc =
-            unsafe { libc::syscall(libc::SYS_delete_module, cname.as_ptr(), libc::O_NONBLOCK) };
-        if rc == 0 {
-            return Ok(());
+        match nix::kmod::delete_module(&cname, nix::kmod::DeleteModuleFlags::O_NONBLOCK) {
+            Ok(()) => return Ok(()),
+            Err(Errno::EBUSY | Errno::EAGAIN) if start.elapsed() <= patience => {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(errno) => bail!("delete_module({name}): {}", io_error(errno)),
         }
-        let err = std::io::Error::last_os_error();
-        let busy = matches!(err.raw_os_error(), Some(libc::EBUSY) | Some(libc::EAGAIN));
-        if !busy || start.elapsed() > patience {
-            bail!("delete_module({name}): {err}");
-        }
-        std::thread::sleep(Duration::from_millis(200));
     }
 }

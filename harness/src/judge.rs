@@ -1,32 +1,43 @@
-//! Verdicts: a scenario's rules against the reports parsed from its part of the console.
+//! Verdicts: every rule that decides PASS, FAIL, TIMEOUT or ERROR, over the record of a boot.
+//!
+//! Nothing else decides a verdict. The runner hands over a [`BootRecord`] (the guest's events,
+//! the kernel's reports, the hogs' proof lines, how the VM ended) and the boot's scenarios; the
+//! judge answers with one [`Verdict`] each. The rules, in the order they are checked:
+//!
+//! - **host faults are ERROR**: a VM that died with no panic or oops on its console, a boot
+//!   that never reached the guest step, processes of the boot that survived the kill, event
+//!   lines the host cannot read, an interruption (SIGINT/SIGTERM);
+//! - **deadlines are TIMEOUT**: the boot ran out of time inside or before the scenario;
+//! - **load**: the module loads, or refuses exactly as the scenario says (`load_error`);
+//! - **proof**: a hog that loaded printed `<module>: hogging CPU N` for each CPU it names, else
+//!   ERROR (nothing was tested);
+//! - **reports**: every `expect` rule that applies to the preemption model is met (`min`,
+//!   `max`), every report in the scenario's window is expected or allowed (`allow` rules count
+//!   against their `max` too), none is forbidden; warnings, oopses and other BUGs are reports
+//!   like any other, so a scenario that does not allow one fails;
+//! - **panic**: the guest dies in the scenario exactly when the scenario says it panics;
+//! - **unload**: the hog gives its CPU back (a failed unload fails the scenario, and the guest
+//!   ends the boot, so later scenarios are ERROR);
+//! - **stray reports**: a report outside every scenario's window (during boot, between
+//!   scenarios, after the last) fails every scenario of the boot.
 
 use serde::{Deserialize, Serialize};
 
+use crate::protocol::Event;
+use crate::record::{signal_name, BootRecord, Stamped};
 use crate::report::Report;
-use crate::scenario::{Preempt, Scenario};
+use crate::scenario::Scenario;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Outcome {
     Pass,
+    /// The kernel did not do what the scenario says it promises.
     Fail,
     /// The boot ran out of time before the scenario finished.
     Timeout,
-    /// The scenario could not be run (the guest never started, the module did not load...).
+    /// We could not tell: the host failed, the guest never started, the hog never ran...
     Error,
-}
-
-/// What the guest saw while running the scenario, as far as the judge needs it.
-#[derive(Debug, Clone, Default)]
-pub struct Run<'a> {
-    /// Reports attributed to the scenario.
-    pub reports: &'a [Report],
-    /// The preemption model the guest ran, if known.
-    pub preempt: Option<Preempt>,
-    /// The guest panicked during the scenario (the boot ended there).
-    pub panicked: bool,
-    /// The guest finished the scenario (its end marker was seen).
-    pub finished: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -37,111 +48,440 @@ pub struct Verdict {
     /// Which expectations applied (or did not) for the preemption model seen, so a reader of
     /// any result knows why a report was or was not required.
     pub expectations: Vec<String>,
+    /// Seconds from the hog starting to the first expected report (kernel clock).
+    pub latency_secs: Option<f64>,
+    /// The reports in the scenario's window.
+    pub reports: Vec<Report>,
 }
 
-impl Verdict {
-    pub fn new(outcome: Outcome, reason: impl Into<String>) -> Verdict {
+/// Reasons gathered for one scenario; the worst outcome among them wins.
+#[derive(Default)]
+struct Findings {
+    worst: Option<Outcome>,
+    reasons: Vec<String>,
+}
+
+impl Findings {
+    fn add(&mut self, outcome: Outcome, reason: impl Into<String>) {
+        self.worst = self.worst.max(Some(outcome));
+        self.reasons.push(reason.into());
+    }
+
+    fn verdict(
+        self,
+        expectations: Vec<String>,
+        latency_secs: Option<f64>,
+        reports: Vec<Report>,
+    ) -> Verdict {
         Verdict {
-            outcome,
-            reasons: vec![reason.into()],
-            expectations: Vec::new(),
+            outcome: self.worst.unwrap_or(Outcome::Pass),
+            reasons: self.reasons,
+            expectations,
+            latency_secs,
+            reports,
         }
     }
 }
 
-/// Judges a scenario that ran (the guest reached it) against the reports in its window.
-pub fn judge(scenario: &Scenario, run: &Run) -> Verdict {
-    let mut reasons = Vec::new();
-    let mut expectations = Vec::new();
-    let model_unknown = run.preempt.is_none();
-    let model = run.preempt.map_or("unknown".to_owned(), |m| m.to_string());
+/// Judges every scenario of one boot, in the boot's order.
+pub fn judge_boot(scenarios: &[&Scenario], record: &BootRecord) -> Vec<Verdict> {
+    let boot_errors = boot_errors(record);
+    let stray = stray_reports(record);
+    scenarios
+        .iter()
+        .map(|scenario| {
+            let mut verdict = match record.begin(&scenario.name) {
+                Some(begin) => judge_scenario(scenario, record, begin),
+                None => not_started(record),
+            };
+            for reason in &stray {
+                verdict.outcome = verdict.outcome.max(Outcome::Fail);
+                verdict.reasons.push(reason.clone());
+            }
+            for reason in &boot_errors {
+                verdict.outcome = Outcome::Error;
+                verdict.reasons.push(reason.clone());
+            }
+            verdict
+        })
+        .collect()
+}
 
+/// Why a boot never ran.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Unrun {
+    /// The run got this signal before the boot.
+    Interrupted(i32),
+    /// The run's deadline passed before the boot.
+    DeadlinePassed,
+    /// The host could not start the boot (no vng, a full disk...).
+    HostFault(String),
+    /// The hogs could not be built for this kernel, or the kernel cannot be used.
+    Kernel(String),
+}
+
+/// The verdict of a scenario whose boot never ran.
+pub fn unrun(why: &Unrun) -> Verdict {
+    let (outcome, reason) = match why {
+        Unrun::Interrupted(signal) => (
+            Outcome::Error,
+            format!("not run: interrupted by {}", signal_name(*signal)),
+        ),
+        Unrun::DeadlinePassed => (
+            Outcome::Timeout,
+            "not run: the run's deadline passed before this boot".to_owned(),
+        ),
+        Unrun::HostFault(e) => (
+            Outcome::Error,
+            format!("host fault: the boot could not run: {e}"),
+        ),
+        Unrun::Kernel(e) => (Outcome::Error, format!("could not run on this kernel: {e}")),
+    };
+    let mut f = Findings::default();
+    f.add(outcome, reason);
+    f.verdict(Vec::new(), None, Vec::new())
+}
+
+/// Faults of the whole boot that make every verdict of it untrustworthy.
+fn boot_errors(record: &BootRecord) -> Vec<String> {
+    let mut errors = Vec::new();
+    if !record.ending.survivors.is_empty() {
+        errors.push(format!(
+            "host fault: processes of the boot survived the kill: {:?}",
+            record.ending.survivors
+        ));
+    }
+    for (line, why) in &record.protocol_errors {
+        errors.push(format!("guest protocol: {why} (console line {line})"));
+    }
+    errors
+}
+
+/// The boot ended (or was ended) before the scenario finished, with no panic or oops to say
+/// the guest died: why, from the host's side.
+fn cut_short(record: &BootRecord, what: &str) -> (Outcome, String) {
+    let ending = &record.ending;
+    if let Some(signal) = ending.interrupted {
+        return (
+            Outcome::Error,
+            format!(
+                "{what}: interrupted by {}, the boot was killed",
+                signal_name(signal)
+            ),
+        );
+    }
+    if ending.timed_out {
+        return (
+            Outcome::Timeout,
+            format!(
+                "{what}: the boot's deadline passed; last console lines: {}",
+                record.tail_text()
+            ),
+        );
+    }
+    if record.silent {
+        return (
+            Outcome::Error,
+            format!(
+                "host fault: {what}: {} and the VM printed nothing",
+                ending.exit
+            ),
+        );
+    }
+    (
+        Outcome::Error,
+        format!(
+            "host fault: {what}: {} and the console shows no panic or oops (QEMU or vng died on the host); last console lines: {}",
+            ending.exit,
+            record.tail_text()
+        ),
+    )
+}
+
+/// A scenario whose `begin` event never came.
+fn not_started(record: &BootRecord) -> Verdict {
+    let mut f = Findings::default();
+    if !record.ready() {
+        match record.death(0, usize::MAX) {
+            Some(death) => f.add(
+                Outcome::Error,
+                format!(
+                    "the guest died while booting, before the guest step started: {} (console line {})",
+                    describe(death),
+                    death.line
+                ),
+            ),
+            None => {
+                let (outcome, reason) = cut_short(record, "the boot ended before the guest step started");
+                f.add(outcome, reason);
+            }
+        }
+    } else if let Some(reason) = record.aborted() {
+        f.add(
+            Outcome::Error,
+            format!("not run: the guest ended the boot early: {reason}"),
+        );
+    } else if let Some(death) = record.death(0, usize::MAX) {
+        f.add(
+            Outcome::Error,
+            format!(
+                "not run: the guest died before this scenario: {} (console line {})",
+                describe(death),
+                death.line
+            ),
+        );
+    } else {
+        let (outcome, reason) = cut_short(record, "not reached");
+        f.add(outcome, reason);
+    }
+    f.verdict(Vec::new(), None, Vec::new())
+}
+
+fn judge_scenario(scenario: &Scenario, record: &BootRecord, begin: &Stamped) -> Verdict {
+    let mut f = Findings::default();
+    let end = record.window_end(begin);
+    let reports = record.reports_in(begin.line, end);
+    let (mut loaded, mut load_error, mut unloaded, mut unload_error) = (false, None, false, None);
+    for event in record.window_events(begin) {
+        match event {
+            Event::Loaded { .. } => loaded = true,
+            Event::LoadFailed { error, .. } => load_error = Some(error.as_str()),
+            Event::Unloaded { .. } => unloaded = true,
+            Event::UnloadFailed { error, .. } => unload_error = Some(error.as_str()),
+            _ => {}
+        }
+    }
+    let finished = load_error.is_some() || unloaded || unload_error.is_some();
+    let module = &scenario.module;
+
+    match (load_error, scenario.load_error.as_deref()) {
+        (Some(err), None) => f.add(Outcome::Error, format!("{module} did not load: {err}")),
+        (Some(err), Some(wanted)) if !err.contains(wanted) => f.add(
+            Outcome::Fail,
+            format!("expected {module} to refuse to load with \"{wanted}\", it failed with: {err}"),
+        ),
+        (None, Some(wanted)) if loaded => f.add(
+            Outcome::Fail,
+            format!("expected {module} to refuse to load (\"{wanted}\"); it loaded"),
+        ),
+        _ => {}
+    }
+
+    let death = (!finished).then(|| record.death(begin.line, end)).flatten();
+    if !finished && death.is_none() {
+        let (outcome, reason) = cut_short(record, "the scenario did not finish");
+        f.add(outcome, reason);
+    }
+    match death {
+        Some(d) if !scenario.panics => f.add(
+            Outcome::Fail,
+            format!(
+                "the guest died here: {} (console line {})",
+                describe(d),
+                d.line
+            ),
+        ),
+        None if scenario.panics && finished => {
+            f.add(Outcome::Fail, "expected the guest to panic, it did not")
+        }
+        _ => {}
+    }
+
+    let judged = finished || death.is_some();
+    if loaded && judged {
+        prove_hog_ran(scenario, record, begin.line, end, &mut f);
+    }
+    let expectations = if judged {
+        judge_reports(scenario, record, &reports, &mut f)
+    } else {
+        Vec::new()
+    };
+    if let Some(err) = unload_error {
+        f.add(
+            Outcome::Fail,
+            format!("{module} did not unload (hogs must be recoverable): {err}"),
+        );
+    }
+    let latency = latency(scenario, record, begin, &reports);
+    f.verdict(expectations, latency, reports)
+}
+
+/// Each CPU the scenario names must have seen its hog start (`<module>: hogging CPU N`).
+fn prove_hog_ran(
+    scenario: &Scenario,
+    record: &BootRecord,
+    after: usize,
+    upto: usize,
+    f: &mut Findings,
+) {
+    let module = &scenario.module;
+    let starts: Vec<u32> = record
+        .hog_starts
+        .iter()
+        .filter(|h| h.line > after && h.line <= upto && &h.module == module)
+        .map(|h| h.cpu)
+        .collect();
+    let cpus = scenario.hog_cpus();
+    if cpus.is_empty() && starts.is_empty() {
+        f.add(
+            Outcome::Error,
+            format!("no proof the hog ran: `{module}: hogging CPU N` never appeared"),
+        );
+    }
+    for cpu in cpus.into_iter().filter(|c| !starts.contains(c)) {
+        let seen = if starts.is_empty() {
+            String::new()
+        } else {
+            format!(" (it started on CPU {starts:?} instead)")
+        };
+        f.add(
+            Outcome::Error,
+            format!("no proof the hog ran on CPU {cpu}: `{module}: hogging CPU {cpu}` never appeared{seen}"),
+        );
+    }
+}
+
+/// The expect, allow and forbid rules against the window's reports; returns which expectations
+/// applied for the preemption model seen.
+fn judge_reports(
+    scenario: &Scenario,
+    record: &BootRecord,
+    reports: &[Report],
+    f: &mut Findings,
+) -> Vec<String> {
+    let preempt = record.preempt;
+    let model = preempt.map_or("unknown".to_owned(), |m| m.to_string());
+    let mut expectations = Vec::new();
     for rule in &scenario.expect {
         let models = rule.preempt.as_ref().map(|m| {
             let names: Vec<String> = m.iter().map(|p| p.to_string()).collect();
             names.join("/")
         });
-        expectations.push(match (&models, rule.applies_to(run.preempt)) {
+        expectations.push(match (&models, rule.applies_to(preempt)) {
             (None, _) => format!("expected: {rule}"),
             (Some(m), true) => format!("expected under preempt={model} (rule for {m}): {rule}"),
             (Some(m), false) => {
                 format!("not expected under preempt={model} (rule only for {m}): {rule}")
             }
         });
-        if !rule.applies_to(run.preempt) {
-            if model_unknown && rule.preempt.is_some() {
-                reasons.push(format!(
-                    "cannot judge `{rule}`: the guest's preemption model is unknown"
-                ));
+        if !rule.applies_to(preempt) {
+            if preempt.is_none() && rule.preempt.is_some() {
+                f.add(
+                    Outcome::Fail,
+                    format!("cannot judge `{rule}`: the guest's preemption model is unknown"),
+                );
             }
             continue;
         }
-        let n = run.reports.iter().filter(|r| rule.matches(r)).count();
+        let n = reports.iter().filter(|r| rule.matches(r)).count();
         let under = if rule.preempt.is_some() {
             format!(" under preempt={model}")
         } else {
             String::new()
         };
         if n < rule.min {
-            let got = if run.reports.is_empty() {
+            let got = if reports.is_empty() {
                 "none".to_owned()
             } else {
-                summarize(run.reports)
+                summarize(reports)
             };
-            reasons.push(format!("expected {rule}{under}, got {got}"));
+            f.add(Outcome::Fail, format!("expected {rule}{under}, got {got}"));
         } else if let Some(max) = rule.max.filter(|&max| n > max) {
-            reasons.push(format!("expected at most {max} of {rule}{under}, got {n}"));
+            f.add(
+                Outcome::Fail,
+                format!("expected at most {max} of {rule}{under}, got {n}"),
+            );
         }
     }
-
-    for report in run.reports {
+    for rule in scenario.allow.iter().filter(|r| r.applies_to(preempt)) {
+        let n = reports.iter().filter(|r| rule.matches(r)).count();
+        if let Some(max) = rule.max.filter(|&max| n > max) {
+            f.add(
+                Outcome::Fail,
+                format!("allowed at most {max} of {rule}, got {n}"),
+            );
+        }
+    }
+    for report in reports {
         let line = report.line;
         if let Some(rule) = scenario
             .forbid
             .iter()
-            .find(|r| r.applies_to(run.preempt) && r.matches(report))
+            .find(|r| r.applies_to(preempt) && r.matches(report))
         {
-            reasons.push(format!(
-                "forbidden {rule}: {} (console line {line})",
-                describe(report)
-            ));
+            f.add(
+                Outcome::Fail,
+                format!(
+                    "forbidden {rule}: {} (console line {line})",
+                    describe(report)
+                ),
+            );
             continue;
         }
         let accounted = scenario
             .expect
             .iter()
             .chain(&scenario.allow)
-            .any(|r| r.applies_to(run.preempt) && r.matches(report));
+            .any(|r| r.applies_to(preempt) && r.matches(report));
         if !accounted {
-            reasons.push(format!(
-                "unexpected {} (console line {line})",
-                describe(report)
-            ));
+            f.add(
+                Outcome::Fail,
+                format!("unexpected {} (console line {line})", describe(report)),
+            );
         }
     }
+    expectations
+}
 
-    if run.panicked && !scenario.panics {
-        reasons.push("the guest died here (kernel panic or crash)".to_owned());
+/// Reports outside every scenario's window: during boot, between scenarios, after the last.
+fn stray_reports(record: &BootRecord) -> Vec<String> {
+    let windows: Vec<(usize, usize, &str)> = record
+        .events
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::Begin { scenario, .. } => {
+                Some((e.line, record.window_end(e), scenario.as_str()))
+            }
+            _ => None,
+        })
+        .collect();
+    if !record.ready() {
+        // A boot that never reached the guest step is judged by its console tail instead.
+        return Vec::new();
     }
-    if scenario.panics && !run.panicked {
-        reasons.push("expected the guest to panic, it did not".to_owned());
-    }
-    if !run.finished && !run.panicked && reasons.is_empty() {
-        reasons.push("the scenario did not finish before the deadline".to_owned());
-    }
+    record
+        .reports
+        .iter()
+        .filter(|r| !windows.iter().any(|(b, e, _)| r.line > *b && r.line <= *e))
+        .map(|r| {
+            let before = windows.iter().rev().find(|(_, e, _)| *e < r.line);
+            let place = match before {
+                None => "during boot, before any scenario".to_owned(),
+                Some((_, _, name)) => format!("after scenario `{name}` ended"),
+            };
+            format!("stray {} {place} (console line {})", describe(r), r.line)
+        })
+        .collect()
+}
 
-    let outcome = if reasons.is_empty() {
-        Outcome::Pass
-    } else if !run.finished && !run.panicked {
-        Outcome::Timeout
-    } else {
-        Outcome::Fail
-    };
-    Verdict {
-        outcome,
-        reasons,
-        expectations,
-    }
+/// Hog start (its `hogging CPU` line, else the begin event) to the first expected report.
+fn latency(
+    scenario: &Scenario,
+    record: &BootRecord,
+    begin: &Stamped,
+    reports: &[Report],
+) -> Option<f64> {
+    let end = record.window_end(begin);
+    let start = record
+        .hog_starts
+        .iter()
+        .find(|h| h.line > begin.line && h.line <= end)
+        .and_then(|h| h.time)
+        .or(begin.time)?;
+    let first = reports
+        .iter()
+        .find(|r| scenario.expect.iter().any(|rule| rule.matches(r)))?;
+    Some(first.time? - start)
 }
 
 /// "soft_lockup on CPU 1 [hog_busy] in hog_busy::hog_thread"
@@ -160,7 +500,13 @@ pub fn describe(report: &Report) -> String {
         s += " (victim)";
     }
     if report.panic {
-        s += " + panic";
+        match &report.panic_reason {
+            Some(why) if report.kind != crate::report::Kind::Panic => {
+                s += &format!(" + panic ({why})")
+            }
+            Some(why) => s += &format!(" ({why})"),
+            None => s += " + panic",
+        }
     }
     s
 }
@@ -178,19 +524,19 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::report::Kind;
+    use crate::protocol::encode;
+    use crate::record::{self, Ending, Exit};
+
+    fn scenario_named(name: &str, extra: &str) -> Scenario {
+        let text = format!(
+            "summary = \"s\"\ndescription = \"d\"\nmodule = \"hog_busy\"\nparams = {{ secs = 10, cpu = 1 }}\n\
+             cmdline = [\"watchdog_thresh=2\"]\n{extra}\n"
+        );
+        Scenario::parse(Path::new(&format!("{name}.toml")), &text).unwrap()
+    }
 
     fn scenario(extra: &str) -> Scenario {
-        let text = format!(
-            r#"
-summary = "s"
-description = "d"
-module = "hog_busy"
-cmdline = ["watchdog_thresh=2"]
-{extra}
-"#
-        );
-        Scenario::parse(Path::new("t.toml"), &text).unwrap()
+        scenario_named("t", extra)
     }
 
     const BUSY: &str = r#"
@@ -201,33 +547,96 @@ comm = "hog_busy"
 culprit = "^hog_busy::"
 "#;
 
-    fn soft(cpu: u32, comm: &str, culprit: &str) -> Report {
-        let mut r = Report::empty(Kind::SoftLockup, 10);
-        r.cpu = Some(cpu);
-        r.comm = Some(comm.into());
-        r.culprit = Some(culprit.into());
-        r
-    }
+    const SOFT: &str = "watchdog: BUG: soft lockup - CPU#1 stuck for 5s! [hog_busy:80]\n\
+        RIP: 0010:_RNvNtCs1234_8hog_busy4spin9busy_loop+0x3b/0x50 [hog_busy]";
+    const SOFT0: &str = "watchdog: BUG: soft lockup - CPU#0 stuck for 5s! [insmod:70]\n\
+        RIP: 0010:smp_call_function_many_cond+0x10/0x20";
+    const WARN: &str = "------------[ cut here ]------------\n\
+        WARNING: CPU: 1 PID: 80 at kernel/workqueue.c:4200 __flush_work+0x3b/0x50\n\
+        CPU: 1 PID: 80 Comm: hog_busy Tainted: G O 6.12.117 #1\n\
+        RIP: 0010:__flush_work+0x3b/0x50\n\
+        ---[ end trace 0000000000000000 ]---";
 
-    fn finished(reports: &[Report]) -> Run<'_> {
-        Run {
-            reports,
-            preempt: Some(Preempt::Voluntary),
-            panicked: false,
-            finished: true,
+    /// A console: guest events and kernel lines, one second apart.
+    #[derive(Default)]
+    struct Console(Vec<String>);
+
+    impl Console {
+        fn event(mut self, e: Event) -> Self {
+            self.0.push(encode(&e));
+            self
+        }
+        fn kernel(mut self, text: &str) -> Self {
+            self.0.extend(text.lines().map(str::to_owned));
+            self
+        }
+        fn ready(self) -> Self {
+            self.event(Event::Ready {
+                preempt: Some("voluntary".into()),
+            })
+        }
+        fn begin(self, name: &str) -> Self {
+            self.event(Event::Begin {
+                scenario: name.into(),
+                module: "hog_busy".into(),
+                params: "cpu=1 secs=10".into(),
+            })
+            .event(Event::Loaded {
+                scenario: name.into(),
+            })
+            .kernel("hog_busy: hogging CPU 1 for 10 s")
+        }
+        fn end(self, name: &str) -> Self {
+            self.event(Event::Unloaded {
+                scenario: name.into(),
+            })
+        }
+        fn text(&self) -> String {
+            self.0
+                .iter()
+                .enumerate()
+                .map(|(i, l)| format!("[{:>5}.000000] {l}\n", i + 1))
+                .collect()
+        }
+        fn record(&self, ending: Ending) -> BootRecord {
+            record::read(self.text().as_bytes(), ending)
+        }
+        fn clean(&self) -> BootRecord {
+            self.record(Ending {
+                exit: Exit::Code(0),
+                timed_out: false,
+                interrupted: None,
+                survivors: vec![],
+            })
         }
     }
 
+    /// One scenario `t` that ran to its end with `middle` printed while its hog ran.
+    fn ran(middle: &str) -> BootRecord {
+        Console::default()
+            .ready()
+            .begin("t")
+            .kernel(middle)
+            .end("t")
+            .event(Event::Done)
+            .clean()
+    }
+
+    fn judge1(s: &Scenario, record: &BootRecord) -> Verdict {
+        judge_boot(&[s], record).remove(0)
+    }
+
     #[test]
-    fn expected_report_passes() {
-        let s = scenario(BUSY);
-        let reports = [soft(1, "hog_busy", "hog_busy::hog_thread")];
-        assert_eq!(judge(&s, &finished(&reports)).outcome, Outcome::Pass);
+    fn expected_report_passes_with_latency() {
+        let v = judge1(&scenario(BUSY), &ran(SOFT));
+        assert_eq!(v.outcome, Outcome::Pass, "{:?}", v.reasons);
+        assert_eq!(v.latency_secs, Some(1.0));
+        assert_eq!(v.reports.len(), 1);
     }
 
     #[test]
     fn missing_report_fails_with_reason() {
-        let v = judge(&scenario(BUSY), &finished(&[]));
+        let v = judge1(&scenario(BUSY), &ran(""));
         assert_eq!(v.outcome, Outcome::Fail);
         assert_eq!(
             v.reasons,
@@ -237,11 +646,8 @@ culprit = "^hog_busy::"
 
     #[test]
     fn unexpected_report_fails_unless_allowed() {
-        let reports = [
-            soft(1, "hog_busy", "hog_busy::hog_thread"),
-            soft(0, "insmod", "smp_call_function_many_cond"),
-        ];
-        let v = judge(&scenario(BUSY), &finished(&reports));
+        let both = format!("{SOFT}\n{SOFT0}");
+        let v = judge1(&scenario(BUSY), &ran(&both));
         assert_eq!(v.outcome, Outcome::Fail);
         assert!(
             v.reasons[0].starts_with("unexpected soft_lockup on CPU 0 [insmod]"),
@@ -250,32 +656,108 @@ culprit = "^hog_busy::"
         );
         let allow = format!("{BUSY}\n[[allow]]\nkind = \"soft_lockup\"\ncpu = 0\n");
         assert_eq!(
-            judge(&scenario(&allow), &finished(&reports)).outcome,
+            judge1(&scenario(&allow), &ran(&both)).outcome,
             Outcome::Pass
         );
     }
 
     #[test]
-    fn forbid_beats_allow() {
-        let text = "[[allow]]\nkind = \"any\"\n[[forbid]]\nkind = \"any\"\ncpu = 1\n";
-        let reports = [soft(1, "hog_isolated", "hog_isolated::hog_thread")];
-        let v = judge(&scenario(text), &finished(&reports));
+    fn allow_max_is_enforced() {
+        let twice = format!("{SOFT}\n{SOFT0}\n{SOFT0}");
+        let allow = format!("{BUSY}\n[[allow]]\nkind = \"soft_lockup\"\ncpu = 0\nmax = 1\n");
+        let v = judge1(&scenario(&allow), &ran(&twice));
         assert_eq!(v.outcome, Outcome::Fail);
         assert!(
-            v.reasons[0].starts_with("forbidden any report on CPU 1"),
+            v.reasons[0].starts_with("allowed at most 1 of soft_lockup on CPU 0, got 2"),
             "{:?}",
             v.reasons
         );
     }
 
     #[test]
-    fn control_with_a_report_fails() {
-        let reports = [soft(1, "hog_polite", "hog_polite::hog_thread")];
-        assert_eq!(
-            judge(&scenario(""), &finished(&reports)).outcome,
-            Outcome::Fail
+    fn expect_max_is_enforced() {
+        let s = scenario(&format!("{BUSY}max = 1\n"));
+        let v = judge1(&s, &ran(&format!("{SOFT}\n{SOFT}")));
+        assert_eq!(v.outcome, Outcome::Fail);
+        assert!(
+            v.reasons[0].starts_with("expected at most 1"),
+            "{:?}",
+            v.reasons
         );
-        assert_eq!(judge(&scenario(""), &finished(&[])).outcome, Outcome::Pass);
+    }
+
+    #[test]
+    fn forbid_beats_allow() {
+        let text = "[[allow]]\nkind = \"any\"\n[[forbid]]\nkind = \"any\"\ncpu = 1\n";
+        let v = judge1(&scenario(text), &ran(SOFT));
+        assert_eq!(v.outcome, Outcome::Fail);
+        assert!(
+            v.reasons[0].starts_with("forbidden any hang report on CPU 1"),
+            "{:?}",
+            v.reasons
+        );
+    }
+
+    #[test]
+    fn a_control_that_warns_fails_even_when_any_hang_is_allowed() {
+        let v = judge1(&scenario("[[allow]]\nkind = \"any\"\n"), &ran(WARN));
+        assert_eq!(v.outcome, Outcome::Fail);
+        assert!(
+            v.reasons[0].starts_with("unexpected warning on CPU 1 [hog_busy] in __flush_work"),
+            "{:?}",
+            v.reasons
+        );
+        let allowed = judge1(&scenario("[[allow]]\nkind = \"warning\"\n"), &ran(WARN));
+        assert_eq!(allowed.outcome, Outcome::Pass, "{:?}", allowed.reasons);
+    }
+
+    #[test]
+    fn a_hog_that_never_ran_is_an_error() {
+        let record = Console::default()
+            .ready()
+            .event(Event::Begin {
+                scenario: "t".into(),
+                module: "hog_busy".into(),
+                params: "cpu=1".into(),
+            })
+            .event(Event::Loaded {
+                scenario: "t".into(),
+            })
+            .kernel("hog_busy: hogging CPU 0 for 10 s")
+            .end("t")
+            .event(Event::Done)
+            .clean();
+        let v = judge1(&scenario(""), &record);
+        assert_eq!(v.outcome, Outcome::Error);
+        assert_eq!(
+            v.reasons,
+            ["no proof the hog ran on CPU 1: `hog_busy: hogging CPU 1` never appeared (it started on CPU [0] instead)"]
+        );
+    }
+
+    #[test]
+    fn a_stray_report_fails_every_scenario_of_the_boot() {
+        let record = Console::default()
+            .ready()
+            .kernel(SOFT0)
+            .begin("a")
+            .end("a")
+            .begin("b")
+            .end("b")
+            .kernel(SOFT0)
+            .event(Event::Done)
+            .clean();
+        let (a, b) = (scenario_named("a", ""), scenario_named("b", ""));
+        let v = judge_boot(&[&a, &b], &record);
+        for v in &v {
+            assert_eq!(v.outcome, Outcome::Fail);
+            assert!(v.reasons[0].starts_with("stray soft_lockup on CPU 0 [insmod] in smp_call_function_many_cond (victim) during boot"), "{:?}", v.reasons);
+            assert!(
+                v.reasons[1].contains("after scenario `b` ended"),
+                "{:?}",
+                v.reasons
+            );
+        }
     }
 
     #[test]
@@ -285,94 +767,247 @@ culprit = "^hog_busy::"
             "preempt = [\"none\", \"voluntary\"]",
         );
         let s = scenario(&text);
-        let reports = [soft(1, "hog_busy", "hog_busy::hog_thread")];
-        let full = Run {
-            preempt: Some(Preempt::Full),
-            ..finished(&reports)
+        let with_model = |model: Option<&str>, middle: &str| {
+            Console::default()
+                .event(Event::Ready {
+                    preempt: model.map(str::to_owned),
+                })
+                .begin("t")
+                .kernel(middle)
+                .end("t")
+                .event(Event::Done)
+                .clean()
         };
-        let applied = judge(&s, &finished(&[])).expectations;
+        let v = judge1(&s, &with_model(Some("voluntary"), ""));
         assert_eq!(
-            applied,
+            v.expectations,
             ["expected under preempt=voluntary (rule for none/voluntary): soft_lockup on CPU 1 by hog_busy"]
         );
-        let skipped = judge(
-            &s,
-            &Run {
-                preempt: Some(Preempt::Full),
-                ..finished(&[])
-            },
-        )
-        .expectations;
-        assert!(skipped[0]
+        let full = judge1(&s, &with_model(Some("full"), ""));
+        assert_eq!(full.outcome, Outcome::Pass);
+        assert!(full.expectations[0]
             .starts_with("not expected under preempt=full (rule only for none/voluntary)"));
         // Under full preemption the rule does not apply, so the report is unexpected.
-        assert_eq!(judge(&s, &full).outcome, Outcome::Fail);
         assert_eq!(
-            judge(
-                &s,
-                &Run {
-                    preempt: Some(Preempt::Full),
-                    ..finished(&[])
-                }
-            )
-            .outcome,
-            Outcome::Pass
+            judge1(&s, &with_model(Some("full"), SOFT)).outcome,
+            Outcome::Fail
         );
-        let v = judge(
-            &s,
-            &Run {
-                preempt: None,
-                ..finished(&[])
-            },
-        );
+        let unknown = judge1(&s, &with_model(None, ""));
         assert_eq!(
-            v.outcome,
+            unknown.outcome,
             Outcome::Fail,
             "an unknown model must not pass silently"
         );
     }
 
-    #[test]
-    fn panics_and_timeouts() {
-        let s = scenario(BUSY);
-        let reports = [soft(1, "hog_busy", "hog_busy::hog_thread")];
-        let panicked = Run {
-            panicked: true,
-            finished: false,
-            ..finished(&reports)
-        };
-        assert_eq!(judge(&s, &panicked).outcome, Outcome::Fail);
-        let unfinished = Run {
-            finished: false,
-            ..finished(&reports)
-        };
-        assert_eq!(judge(&s, &unfinished).outcome, Outcome::Timeout);
-        let p = scenario(&format!("panics = true\n{}panic = true\n", BUSY));
-        let mut r = reports.clone();
-        r[0].panic = true;
-        let v = judge(
-            &p,
-            &Run {
-                reports: &r,
-                panicked: true,
-                finished: false,
-                ..Default::default()
-            },
-        );
-        assert_eq!(v.outcome, Outcome::Pass, "{:?}", v.reasons);
-        let v = judge(&p, &finished(&reports));
-        assert_eq!(v.outcome, Outcome::Fail);
+    fn died_in(middle: &str, exit: Exit) -> BootRecord {
+        Console::default()
+            .ready()
+            .begin("t")
+            .kernel(middle)
+            .record(Ending {
+                exit,
+                timed_out: false,
+                interrupted: None,
+                survivors: vec![],
+            })
     }
 
     #[test]
-    fn max_is_enforced() {
-        let s = scenario(&format!("{BUSY}max = 1\n"));
-        let reports = [
-            soft(1, "hog_busy", "hog_busy::a"),
-            soft(1, "hog_busy", "hog_busy::b"),
-        ];
-        let v = judge(&s, &finished(&reports));
+    fn a_vm_that_dies_without_a_panic_is_a_host_fault() {
+        let v = judge1(&scenario(BUSY), &died_in(SOFT, Exit::Code(255)));
+        assert_eq!(v.outcome, Outcome::Error);
+        assert!(
+            v.reasons[0].starts_with("host fault: the scenario did not finish: vng exited with status 255 and the console shows no panic or oops"),
+            "{:?}",
+            v.reasons
+        );
+        let killed = judge1(&scenario(BUSY), &died_in(SOFT, Exit::Signal(9)));
+        assert!(
+            killed.reasons[0].contains("vng was killed by signal 9 (SIGKILL)"),
+            "{:?}",
+            killed.reasons
+        );
+    }
+
+    #[test]
+    fn a_guest_that_panics_fails_unless_the_scenario_panics() {
+        let panic = format!("{SOFT}\nKernel panic - not syncing: softlockup: hung tasks");
+        let v = judge1(&scenario(BUSY), &died_in(&panic, Exit::Code(255)));
         assert_eq!(v.outcome, Outcome::Fail);
-        assert!(v.reasons[0].starts_with("expected at most 1"));
+        assert!(
+            v.reasons[0].starts_with("the guest died here: soft_lockup on CPU 1 [hog_busy] in hog_busy::spin::busy_loop + panic (softlockup: hung tasks)"),
+            "{:?}",
+            v.reasons
+        );
+        let p = scenario(&format!("panics = true\n{BUSY}panic = true\n"));
+        let v = judge1(&p, &died_in(&panic, Exit::Code(255)));
+        assert_eq!(v.outcome, Outcome::Pass, "{:?}", v.reasons);
+        let v = judge1(&p, &ran(SOFT));
+        assert_eq!(v.outcome, Outcome::Fail);
+        assert!(
+            v.reasons
+                .contains(&"expected the guest to panic, it did not".to_owned()),
+            "{:?}",
+            v.reasons
+        );
+    }
+
+    #[test]
+    fn timeouts_interruptions_and_later_scenarios() {
+        let console = Console::default().ready().begin("a").kernel(SOFT);
+        let ending = |timed_out, interrupted| Ending {
+            exit: Exit::Killed,
+            timed_out,
+            interrupted,
+            survivors: vec![],
+        };
+        let (a, b) = (scenario_named("a", BUSY), scenario_named("b", ""));
+        let v = judge_boot(&[&a, &b], &console.record(ending(true, None)));
+        assert_eq!(
+            (v[0].outcome, v[1].outcome),
+            (Outcome::Timeout, Outcome::Timeout)
+        );
+        assert!(
+            v[1].reasons[0].starts_with("not reached: the boot's deadline passed"),
+            "{:?}",
+            v[1].reasons
+        );
+        let v = judge_boot(&[&a, &b], &console.record(ending(false, Some(2))));
+        assert_eq!(
+            (v[0].outcome, v[1].outcome),
+            (Outcome::Error, Outcome::Error)
+        );
+        assert_eq!(
+            v[0].reasons,
+            ["the scenario did not finish: interrupted by SIGINT, the boot was killed"]
+        );
+    }
+
+    #[test]
+    fn a_failed_unload_ends_the_boot() {
+        let record = Console::default()
+            .ready()
+            .begin("a")
+            .event(Event::UnloadFailed {
+                scenario: "a".into(),
+                error: "delete_module(hog_busy): Device or resource busy".into(),
+            })
+            .event(Event::Aborted {
+                reason: "hog_busy did not unload".into(),
+            })
+            .record(Ending {
+                exit: Exit::Code(1),
+                timed_out: false,
+                interrupted: None,
+                survivors: vec![],
+            });
+        let (a, b) = (scenario_named("a", ""), scenario_named("b", ""));
+        let v = judge_boot(&[&a, &b], &record);
+        assert_eq!(v[0].outcome, Outcome::Fail);
+        assert!(
+            v[0].reasons[0].starts_with("hog_busy did not unload"),
+            "{:?}",
+            v[0].reasons
+        );
+        assert_eq!(v[1].outcome, Outcome::Error);
+        assert_eq!(
+            v[1].reasons,
+            ["not run: the guest ended the boot early: hog_busy did not unload"]
+        );
+    }
+
+    #[test]
+    fn a_boot_that_never_reaches_the_guest_is_an_error() {
+        let console = Console::default()
+            .kernel("Linux version 6.12\nKernel panic - not syncing: VFS: Unable to mount root fs");
+        let v = judge1(
+            &scenario(""),
+            &console.record(Ending {
+                exit: Exit::Code(255),
+                timed_out: false,
+                interrupted: None,
+                survivors: vec![],
+            }),
+        );
+        assert_eq!(v.outcome, Outcome::Error);
+        assert_eq!(
+            v.reasons,
+            ["the guest died while booting, before the guest step started: panic (VFS: Unable to mount root fs) (console line 2)"]
+        );
+        let silent = record::read(
+            b"",
+            Ending {
+                exit: Exit::Signal(9),
+                timed_out: false,
+                interrupted: None,
+                survivors: vec![],
+            },
+        );
+        let v = judge1(&scenario(""), &silent);
+        assert_eq!(v.outcome, Outcome::Error);
+        assert!(v.reasons[0].starts_with("host fault: the boot ended before the guest step started: vng was killed by signal 9 (SIGKILL) and the VM printed nothing"), "{:?}", v.reasons);
+    }
+
+    #[test]
+    fn survivors_and_unreadable_events_are_errors() {
+        let mut record = ran(SOFT);
+        record.ending.survivors = vec![4242];
+        let v = judge1(&scenario(BUSY), &record);
+        assert_eq!(v.outcome, Outcome::Error);
+        assert_eq!(
+            v.reasons,
+            ["host fault: processes of the boot survived the kill: [4242]"]
+        );
+        let mut record = ran(SOFT);
+        record
+            .protocol_errors
+            .push((3, "unreadable guest event".into()));
+        assert_eq!(judge1(&scenario(BUSY), &record).outcome, Outcome::Error);
+    }
+
+    #[test]
+    fn a_refusal_must_be_the_expected_one() {
+        let s = scenario("load_error = \"Operation not permitted\"\n");
+        let refused = |error: &str| {
+            Console::default()
+                .ready()
+                .event(Event::Begin {
+                    scenario: "t".into(),
+                    module: "hog_busy".into(),
+                    params: String::new(),
+                })
+                .event(Event::LoadFailed {
+                    scenario: "t".into(),
+                    error: error.into(),
+                })
+                .event(Event::Done)
+                .clean()
+        };
+        let eperm = judge1(
+            &s,
+            &refused("finit_module(/m/hog_busy.ko): Operation not permitted (os error 1)"),
+        );
+        assert_eq!(eperm.outcome, Outcome::Pass, "{:?}", eperm.reasons);
+        let missing = judge1(
+            &s,
+            &refused("cannot open /m/hog_busy.ko: No such file or directory (os error 2)"),
+        );
+        assert_eq!(
+            missing.outcome,
+            Outcome::Fail,
+            "a refusal for another reason must not pass"
+        );
+        assert_eq!(
+            judge1(&s, &ran("")).outcome,
+            Outcome::Fail,
+            "a module that loads did not refuse"
+        );
+        let plain = judge1(&scenario(""), &refused("Invalid module format"));
+        assert_eq!(plain.outcome, Outcome::Error);
+        assert_eq!(
+            plain.reasons,
+            ["hog_busy did not load: Invalid module format"]
+        );
     }
 }

@@ -8,10 +8,12 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 
-use hogs::guest::BootFacts;
+use hogs::judge::Unrun;
 use hogs::kernel::Kernel;
 use hogs::modules::{Lint, Modules};
-use hogs::{compare, guest, output, report, runner, scenario, vm};
+use hogs::protocol::{BootFacts, Event};
+use hogs::record::{self, Ending};
+use hogs::{compare, guest, output, report, runner, scenario, signals, vm};
 
 /// The kernel series the suite runs on when none is named.
 const DEFAULT_SERIES: &str = "6.12";
@@ -34,6 +36,15 @@ struct Cli {
         value_name = "DIR"
     )]
     scenario_dir: Option<PathBuf>,
+    /// The VM driver: virtme-ng's `vng`, or a stand-in with the same command line.
+    #[arg(
+        long,
+        env = "HOGS_VNG",
+        global = true,
+        default_value = "vng",
+        value_name = "PATH"
+    )]
+    vng: PathBuf,
     #[command(subcommand)]
     command: Cmd,
 }
@@ -96,6 +107,9 @@ enum Cmd {
     Compare {
         #[arg(required = true, num_args = 1..=2)]
         files: Vec<PathBuf>,
+        /// Compare only this scenario (repeatable); it must be in both runs.
+        #[arg(long, value_name = "SCENARIO")]
+        only: Vec<String>,
     },
     /// Explain the lockup reports in a console log in plain language.
     Explain { file: PathBuf },
@@ -115,6 +129,12 @@ enum Cmd {
         kernel: KernelArgs,
         #[arg(long)]
         clippy: bool,
+    },
+    /// Runs the VM driver and kills whatever it leaves behind (the harness starts it per boot).
+    #[command(hide = true)]
+    BootGuard {
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        command: Vec<std::ffi::OsString>,
     },
     /// The guest side (runs inside the VM).
     #[command(hide = true)]
@@ -167,15 +187,15 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                     println!("line {}: {}", r.line, hogs::judge::describe(r));
                 }
                 if reports.is_empty() {
-                    println!("no lockup reports");
+                    println!("no reports");
                 }
             }
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Compare { files } => {
+        Cmd::Compare { files, only } => {
             let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
             let (a, b) = compare::load(&paths)?;
-            let (table, changed) = compare::table(&a, &b);
+            let (table, changed) = compare::table(&a, &b, &only);
             print!("{table}");
             Ok(if changed {
                 ExitCode::from(1)
@@ -204,7 +224,13 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::BootCheck { kernel } => boot_check(root, &resolve_kernel(root, &kernel)?),
+        Cmd::BootCheck { kernel } => boot_check(&cli.vng, &resolve_kernel(root, &kernel)?),
+        Cmd::BootGuard { command } => {
+            let (program, args) = command
+                .split_first()
+                .context("boot-guard needs a command")?;
+            vm::guard(&PathBuf::from(program), args)
+        }
         Cmd::Guest { plan, boot_check } => {
             match (plan, boot_check) {
                 (Some(plan), false) => guest::run_plan(&plan)?,
@@ -232,9 +258,12 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             }
             let kernels = resolve_kernels(root, &kernel)?;
             let out_dir = out.unwrap_or_else(|| root.join("runs").join(run_stamp()));
+            std::fs::create_dir_all(&out_dir)
+                .with_context(|| format!("cannot create {}", out_dir.display()))?;
+            // From here on a signal ends the boot in progress and the results so far are written.
+            signals::install()?;
             let mut results = Vec::new();
             for (i, kernel) in kernels.iter().enumerate() {
-                let modules = Modules::build(root, kernel, &cache_dir(), Lint::None)?;
                 // One kernel: its consoles in the run folder itself; several: a folder each.
                 let kernel_dir = if kernels.len() == 1 {
                     out_dir.clone()
@@ -247,6 +276,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                     out_dir: kernel_dir.clone(),
                     deadline: Duration::from_secs(timeout),
                     memory: memory.clone(),
+                    vng: cli.vng.clone(),
                 };
                 eprintln!(
                     "hogs: {} scenario(s) on Linux {} ({}), consoles in {}",
@@ -255,11 +285,32 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                     kernel.dir.display(),
                     kernel_dir.display()
                 );
-                let result = runner::run(kernel, &modules, &selected, &opts, |line| {
-                    eprintln!("{line}")
-                })?;
+                let ran =
+                    Modules::build(root, kernel, &cache_dir(), Lint::None).and_then(|modules| {
+                        runner::run(kernel, &modules, &selected, &opts, |line| {
+                            eprintln!("{line}")
+                        })
+                    });
+                // One kernel that cannot run is that kernel's ERROR, not the end of the run.
+                let result = ran.unwrap_or_else(|e| {
+                    let why = Unrun::Kernel(format!("{e:#}").replace('\n', " "));
+                    eprintln!("hogs: {}", hogs::judge::unrun(&why).reasons.join("; "));
+                    runner::RunResult {
+                        kernel: kernel.release.clone(),
+                        kernel_dir: kernel.dir.clone(),
+                        append: append.clone(),
+                        out_dir: kernel_dir.clone(),
+                        wall_secs: 0.0,
+                        boots: Vec::new(),
+                        scenarios: selected
+                            .iter()
+                            .map(|s| runner::not_run(s, 0, &why))
+                            .collect(),
+                    }
+                });
                 if kernels.len() > 1 {
                     // Each kernel's own results too, e.g. to compare one of them with another run.
+                    std::fs::create_dir_all(&kernel_dir)?;
                     std::fs::write(
                         kernel_dir.join("results.json"),
                         output::json(std::slice::from_ref(&result))?,
@@ -282,6 +333,14 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             }
             for result in &results {
                 print_summary(result);
+            }
+            if let Some(signal) = signals::caught() {
+                eprintln!(
+                    "hogs: interrupted by {}: results so far in {}",
+                    record::signal_name(signal),
+                    out_dir.join("results.json").display()
+                );
+                return Ok(ExitCode::from(128 + signal as u8));
             }
             Ok(if results.iter().all(|r| r.passed()) {
                 ExitCode::SUCCESS
@@ -317,12 +376,13 @@ fn print_summary(result: &runner::RunResult) {
     );
 }
 
-fn boot_check(root: &Path, kernel: &Kernel) -> Result<ExitCode> {
-    let _ = root;
+fn boot_check(vng: &Path, kernel: &Kernel) -> Result<ExitCode> {
     let exe = std::env::current_exe()?;
     let out_dir = std::env::temp_dir().join(format!("hogs-boot-check-{}", std::process::id()));
     std::fs::create_dir_all(&out_dir)?;
     let boot = vm::Boot {
+        vng,
+        hogs: &exe,
         kernel_dir: &kernel.dir,
         cpus: 2,
         memory: "1G",
@@ -334,20 +394,34 @@ fn boot_check(root: &Path, kernel: &Kernel) -> Result<ExitCode> {
         deadline: Duration::from_secs(240),
     };
     let log = out_dir.join("boot-check.console.log");
-    let ended = boot.run(&log, |_, _| {})?;
+    signals::install()?;
+    let ended = boot.run(&log, signals::caught, |_, _| {})?;
     if ended.timed_out {
         bail!(
             "boot check: the guest did not finish within 240 s (console: {})",
             log.display()
         );
     }
-    let stdout = String::from_utf8_lossy(&ended.stdout);
-    let facts: BootFacts = stdout
-        .lines()
-        .find_map(|l| serde_json::from_str(l.trim()).ok())
+    let record = record::read(
+        &ended.console,
+        Ending {
+            exit: ended.exit,
+            timed_out: ended.timed_out,
+            interrupted: ended.interrupted,
+            survivors: ended.survivors.clone(),
+        },
+    );
+    let facts: &BootFacts = record
+        .events
+        .iter()
+        .find_map(|e| match &e.event {
+            Event::Facts(facts) => Some(facts),
+            _ => None,
+        })
         .with_context(|| {
             format!(
-                "boot check: the guest printed no facts (console: {})",
+                "boot check: the guest printed no facts ({}; console: {})",
+                ended.exit,
                 log.display()
             )
         })?;

@@ -43,39 +43,44 @@ impl fmt::Display for Preempt {
     }
 }
 
-/// A report kind in a rule; `any` matches every kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// A report kind in a rule: one [`Kind`] by its name (`soft_lockup`, `warning`, ...), or `any`,
+/// which matches every hang detector's report. A warning, oops, other BUG or panic is never
+/// covered by `any`: a rule that tolerates one names its kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KindPattern {
     Any,
-    SoftLockup,
-    HardLockup,
-    RcuStall,
-    HungTask,
+    Kind(Kind),
+}
+
+impl<'de> Deserialize<'de> for KindPattern {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        if name == "any" {
+            return Ok(KindPattern::Any);
+        }
+        name.parse()
+            .map(KindPattern::Kind)
+            .map_err(|e: crate::report::UnknownKind| {
+                serde::de::Error::custom(format!("{e}, or any"))
+            })
+    }
 }
 
 impl KindPattern {
     fn matches(self, kind: Kind) -> bool {
-        matches!(
-            (self, kind),
-            (KindPattern::Any, _)
-                | (KindPattern::SoftLockup, Kind::SoftLockup)
-                | (KindPattern::HardLockup, Kind::HardLockup)
-                | (KindPattern::RcuStall, Kind::RcuStall)
-                | (KindPattern::HungTask, Kind::HungTask)
-        )
+        match self {
+            KindPattern::Any => kind.is_hang(),
+            KindPattern::Kind(k) => k == kind,
+        }
     }
 }
 
 impl fmt::Display for KindPattern {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            KindPattern::Any => "any report",
-            KindPattern::SoftLockup => "soft_lockup",
-            KindPattern::HardLockup => "hard_lockup",
-            KindPattern::RcuStall => "rcu_stall",
-            KindPattern::HungTask => "hung_task",
-        })
+        match self {
+            KindPattern::Any => f.write_str("any hang report"),
+            KindPattern::Kind(k) => write!(f, "{k}"),
+        }
     }
 }
 
@@ -266,16 +271,35 @@ impl Scenario {
         if self.cpus == 0 || self.cpus > 8 {
             bail!("{at}: cpus = {} is out of range (1..=8)", self.cpus);
         }
-        for rule in self.expect.iter().chain(&self.allow).chain(&self.forbid) {
-            if rule.cpu.is_some_and(|cpu| cpu >= self.cpus) {
+        let rules = [
+            ("expect", &self.expect),
+            ("allow", &self.allow),
+            ("forbid", &self.forbid),
+        ];
+        for (table, rules) in rules {
+            for (i, rule) in rules.iter().enumerate() {
+                let field = format!("{table}[{i}]");
+                if let Some(cpu) = rule.cpu.filter(|&cpu| cpu >= self.cpus) {
+                    bail!(
+                        "{at}: {field}.cpu names CPU {cpu} but the guest has {} CPUs",
+                        self.cpus
+                    );
+                }
+                if rule.max.is_some_and(|max| max < rule.min) {
+                    bail!("{at}: {field} has max < min");
+                }
+                if rule.preempt.as_ref().is_some_and(|p| p.is_empty()) {
+                    bail!("{at}: {field}.preempt is empty, so the rule would never apply: name the models or leave it out");
+                }
+            }
+        }
+        for (param, value) in &self.params {
+            let is_cpu = param == "cpu" || param.ends_with("_cpu");
+            if is_cpu && (*value < -1 || *value >= i64::from(self.cpus)) {
                 bail!(
-                    "{at}: a rule names CPU {} but the guest has {} CPUs",
-                    rule.cpu.unwrap_or(0),
+                    "{at}: params.{param} = {value} is not a CPU of the guest (0..{}, or -1 for any)",
                     self.cpus
                 );
-            }
-            if rule.max.is_some_and(|max| max < rule.min) {
-                bail!("{at}: a rule has max < min");
             }
         }
         if self.panics && !self.expect.iter().any(|r| r.panic == Some(true)) {
@@ -301,6 +325,16 @@ impl Scenario {
         self.cmdline
             .iter()
             .find_map(|a| a.strip_prefix("watchdog_thresh=")?.parse().ok())
+    }
+
+    /// The CPUs the hog must prove it ran on (`cpu` and `*_cpu` parameters other than -1): each
+    /// prints `<module>: hogging CPU N` when it starts.
+    pub fn hog_cpus(&self) -> Vec<u32> {
+        self.params
+            .iter()
+            .filter(|(k, _)| *k == "cpu" || k.ends_with("_cpu"))
+            .filter_map(|(_, &v)| u32::try_from(v).ok())
+            .collect()
     }
 
     /// The hog's run time: its `secs` parameter.
@@ -336,7 +370,7 @@ impl Scenario {
         let t = self.thresh()? as f64;
         let unit = (1u64 << 30) as f64 / 1e9;
         Some(match self.expect.first()?.kind {
-            KindPattern::HardLockup => 3.6 * t,
+            KindPattern::Kind(Kind::HardLockup) => 3.6 * t,
             _ => (2.0 * t + 1.0) * unit + 0.8 * t,
         })
     }
@@ -353,10 +387,18 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>> {
     paths.iter().map(|p| Scenario::load(p)).collect()
 }
 
-/// Picks the named scenarios (all when `names` is empty); an unknown name is an error.
+/// Picks the named scenarios (all when `names` is empty); an unknown name, or a name given
+/// twice (two scenarios would share one window of the console), is an error.
 pub fn select(all: Vec<Scenario>, names: &[String]) -> Result<Vec<Scenario>> {
     if names.is_empty() {
         return Ok(all);
+    }
+    if let Some(name) = names
+        .iter()
+        .enumerate()
+        .find_map(|(i, n)| names[..i].contains(n).then_some(n))
+    {
+        bail!("scenario `{name}` is named twice: each scenario runs once per kernel");
     }
     names
         .iter()
@@ -467,9 +509,30 @@ culprit = "^hog_busy::"
         .unwrap_err()
         .to_string();
         assert!(
-            err.contains("names CPU 5 but the guest has 2 CPUs"),
+            err.contains("expect[0].cpu names CPU 5 but the guest has 2 CPUs"),
             "{err}"
         );
+        let err = Scenario::parse(
+            Path::new("x.toml"),
+            &GOOD.replace("culprit = \"^hog_busy::\"", "preempt = []"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("x.toml: expect[0].preempt is empty"), "{err}");
+        let err = Scenario::parse(Path::new("x.toml"), &GOOD.replace("cpu = 1 }", "cpu = 2 }"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("params.cpu = 2 is not a CPU of the guest"),
+            "{err}"
+        );
+        let err = Scenario::parse(
+            Path::new("x.toml"),
+            &GOOD.replace("\"soft_lockup\"", "\"lockup\""),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("unknown report kind \"lockup\""), "{err}");
         let err = Scenario::parse(Path::new("x.toml"), &GOOD.replace("^hog_busy::", "("))
             .unwrap_err()
             .to_string();
@@ -498,7 +561,13 @@ culprit = "^hog_busy::"
     #[test]
     fn select_rejects_unknown_names() {
         let s = Scenario::parse(Path::new("busy-loop.toml"), GOOD).unwrap();
-        let err = select(vec![s], &["nope".into()]).unwrap_err().to_string();
+        let err = select(vec![s.clone()], &["nope".into()])
+            .unwrap_err()
+            .to_string();
         assert_eq!(err, "unknown scenario `nope` (known: busy-loop)");
+        let err = select(vec![s], &["busy-loop".into(), "busy-loop".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`busy-loop` is named twice"), "{err}");
     }
 }

@@ -1,21 +1,39 @@
-//! One boot of a kernel in virtme-ng: spawned in its own process group, console read through
-//! pipes, killed as a group at its deadline. Measured on these machines (DESIGN.md): vng needs
-//! `--disable-kvm` (KVM is unusable here) and `--force-9p`; the console reaches the host only with
-//! `-v`, on vng's stderr; vng has no timeout of its own.
+//! One boot of a kernel in virtme-ng, whose processes never outlive it.
+//!
+//! Measured on these machines (DESIGN.md): vng needs `--disable-kvm` (KVM is unusable here) and
+//! `--force-9p`; the console reaches the host only with `-v`, on vng's stderr; vng has no
+//! timeout of its own, and QEMU may outlive it.
+//!
+//! The harness does not start vng itself: it starts `hogs boot-guard -- vng ...` ([`guard`]) in a
+//! process group of its own, with a pipe on the guard's stdin that only the harness holds. The
+//! guard is a child subreaper, so every process vng leaves behind (QEMU, or anything that
+//! escaped the group with `setsid`) becomes its child. When vng ends, or the pipe closes (the
+//! harness is done with the boot, or died, even by SIGKILL), the guard kills all its
+//! descendants, reaps them, and ends as vng did.
 
+use std::ffi::OsString;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::os::unix::process::CommandExt;
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::os::fd::AsFd;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+
+use crate::record::Exit;
 
 /// What to boot.
 #[derive(Debug, Clone)]
 pub struct Boot<'a> {
+    /// The VM driver: `vng`, or a stand-in with the same command line (tests).
+    pub vng: &'a Path,
+    /// This very binary, which runs the guard.
+    pub hogs: &'a Path,
     pub kernel_dir: &'a Path,
     pub cpus: u32,
     pub memory: &'a str,
@@ -39,127 +57,174 @@ pub enum Stream {
 pub struct Ended {
     /// The full console, as bytes (it may hold invalid UTF-8).
     pub console: Vec<u8>,
-    /// The guest command's stdout.
-    pub stdout: Vec<u8>,
-    /// vng's exit code (255 when the guest panicked), None when killed.
-    pub exit_code: Option<i32>,
+    pub exit: Exit,
     pub timed_out: bool,
+    /// The harness was asked to stop (SIGINT/SIGTERM) and killed the boot.
+    pub interrupted: Option<i32>,
     pub wall: Duration,
-    /// Processes of the boot (QEMU...) still alive after the kill: should never happen.
+    /// Processes of the boot still alive after it was killed: should never happen.
     pub survivors: Vec<u32>,
 }
 
+/// How long the guard may take to kill and reap a boot's processes before the harness kills
+/// the whole group itself.
+const GUARD_PATIENCE: Duration = Duration::from_secs(5);
+/// How long the console may keep flowing after vng ended (QEMU's last writes).
+const DRAIN: Duration = Duration::from_secs(3);
+
 impl Boot<'_> {
-    pub fn command(&self) -> Command {
-        let mut cmd = Command::new("vng");
-        cmd.arg("--run")
-            .arg(self.kernel_dir)
-            .args(["--disable-kvm", "--force-9p", "-v", "--cpus"])
-            .arg(self.cpus.to_string())
-            .args(["--memory", self.memory]);
+    /// vng's arguments.
+    pub fn vng_args(&self) -> Vec<OsString> {
+        let mut args: Vec<OsString> = vec!["--run".into(), self.kernel_dir.into()];
+        args.extend(
+            ["--disable-kvm", "--force-9p", "-v", "--cpus"]
+                .iter()
+                .map(OsString::from),
+        );
+        args.push(self.cpus.to_string().into());
+        args.extend(["--memory".into(), self.memory.into()]);
         for arg in &self.kernel_args {
-            cmd.args(["--append", arg]);
+            args.extend(["--append".into(), arg.into()]);
         }
-        cmd.args(["--exec", &self.exec]);
-        cmd
+        args.extend(["--exec".into(), self.exec.clone().into()]);
+        args
     }
 
     /// Boots, streaming each line to `on_line` as it arrives and the console to `console_log`.
-    pub fn run(&self, console_log: &Path, mut on_line: impl FnMut(Stream, &str)) -> Result<Ended> {
+    /// `stop` is asked every 100 ms whether a signal asks the run to stop.
+    pub fn run(
+        &self,
+        console_log: &Path,
+        stop: impl Fn() -> Option<i32>,
+        mut on_line: impl FnMut(Stream, &str),
+    ) -> Result<Ended> {
         let mut log = File::create(console_log)
             .with_context(|| format!("cannot create {}", console_log.display()))?;
         let start = Instant::now();
-        let mut child = self
-            .command()
-            .stdin(Stdio::null())
+        let mut child = Command::new(self.hogs)
+            .arg("boot-guard")
+            .arg("--")
+            .arg(self.vng)
+            .args(self.vng_args())
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            // Its own process group, so vng, virtme-run and QEMU die together.
+            // Its own process group: a terminal's Ctrl-C reaches only the harness, which decides.
             .process_group(0)
             .spawn()
-            .context("cannot start vng (virtme-ng): run scripts/setup.sh")?;
-        let pgid = child.id() as libc::pid_t;
-        let group = GroupGuard(pgid);
+            .with_context(|| format!("cannot start {}", self.hogs.display()))?;
+        let group = Pid::from_raw(child.id() as i32);
+        let lifeline = child.stdin.take();
 
         let (tx, rx) = mpsc::channel::<(Stream, Vec<u8>)>();
-        let readers = [
-            spawn_reader(
-                child.stderr.take().context("no stderr pipe")?,
-                Stream::Console,
-                tx.clone(),
-            ),
-            spawn_reader(
-                child.stdout.take().context("no stdout pipe")?,
-                Stream::Stdout,
-                tx,
-            ),
-        ];
+        spawn_reader(
+            child.stderr.take().context("no stderr pipe")?,
+            Stream::Console,
+            tx.clone(),
+        );
+        spawn_reader(
+            child.stdout.take().context("no stdout pipe")?,
+            Stream::Stdout,
+            tx,
+        );
 
         let mut console = Vec::new();
-        let mut stdout = Vec::new();
         let mut timed_out = false;
-        let mut exit_code = None;
-        let mut exited_at: Option<Instant> = None;
+        let mut interrupted = None;
+        let mut status = None;
+        let mut lifeline = lifeline;
+        let mut ended_at: Option<Instant> = None;
         loop {
             match rx.recv_timeout(Duration::from_millis(100)) {
                 Ok((stream, line)) => {
                     let text = String::from_utf8_lossy(&line);
                     on_line(stream, text.trim_end_matches(['\n', '\r']));
-                    match stream {
-                        Stream::Console => {
-                            log.write_all(&line)?;
-                            console.extend_from_slice(&line);
-                        }
-                        Stream::Stdout => stdout.extend_from_slice(&line),
+                    if stream == Stream::Console {
+                        log.write_all(&line)?;
+                        console.extend_from_slice(&line);
                     }
                 }
                 // Both pipes closed: nothing more will come.
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
             }
-            if exited_at.is_none() {
-                if let Some(status) = child.try_wait()? {
-                    exit_code = status.code();
-                    exited_at = Some(Instant::now());
-                    // QEMU may outlive vng and hold the pipes open.
-                    group.kill();
+            if let Some(at) = ended_at {
+                if at.elapsed() > DRAIN {
+                    break;
                 }
+                continue;
             }
-            if exited_at.is_some_and(|t| t.elapsed() > Duration::from_secs(3)) {
-                break;
-            }
-            if exited_at.is_none() && start.elapsed() > self.deadline {
+            if let Some(s) = child.try_wait()? {
+                status = Some(s);
+                ended_at = Some(Instant::now());
+            } else if let Some(signal) = stop() {
+                interrupted = Some(signal);
+                status = Some(end_boot(&mut child, &mut lifeline, group)?);
+                ended_at = Some(Instant::now());
+            } else if start.elapsed() > self.deadline {
                 timed_out = true;
-                group.kill();
-                child.wait()?;
-                exited_at = Some(Instant::now());
+                status = Some(end_boot(&mut child, &mut lifeline, group)?);
+                ended_at = Some(Instant::now());
             }
         }
-        if exited_at.is_none() {
-            exit_code = child.wait()?.code();
-        }
-        group.kill();
-        let survivors = group.survivors(Duration::from_secs(5));
-        for reader in readers {
-            let _ = reader.join();
-        }
+        let status = match status {
+            Some(s) => s,
+            None => end_boot(&mut child, &mut lifeline, group)?,
+        };
+        // The guard killed everything it knew of; the group is the last net.
+        let _ = killpg(group, Signal::SIGKILL);
+        let survivors = survivors(group, Duration::from_secs(5));
         log.flush()?;
+        let exit = if timed_out || interrupted.is_some() {
+            Exit::Killed
+        } else {
+            exit_of(status)
+        };
         Ok(Ended {
             console,
-            stdout,
-            exit_code: if timed_out { None } else { exit_code },
+            exit,
             timed_out,
+            interrupted,
             wall: start.elapsed(),
             survivors,
         })
     }
 }
 
+/// Ends a boot that is still running: closes the guard's lifeline so it kills everything, then
+/// kills the group if the guard takes too long.
+fn end_boot(
+    child: &mut Child,
+    lifeline: &mut Option<ChildStdin>,
+    group: Pid,
+) -> Result<ExitStatus> {
+    drop(lifeline.take());
+    let start = Instant::now();
+    while start.elapsed() < GUARD_PATIENCE {
+        if let Some(status) = child.try_wait()? {
+            return Ok(status);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = killpg(group, Signal::SIGKILL);
+    Ok(child.wait()?)
+}
+
+fn exit_of(status: ExitStatus) -> Exit {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => Exit::Code(code),
+        (None, Some(signal)) => Exit::Signal(signal),
+        (None, None) => Exit::Killed,
+    }
+}
+
+/// Reads lines from a pipe into the channel until the pipe closes. Never joined: a process that
+/// escaped every kill could hold the pipe open, and the harness must not wait for it.
 fn spawn_reader(
     pipe: impl Read + Send + 'static,
     stream: Stream,
     tx: mpsc::Sender<(Stream, Vec<u8>)>,
-) -> std::thread::JoinHandle<()> {
+) {
     std::thread::spawn(move || {
         let mut reader = BufReader::new(pipe);
         loop {
@@ -173,62 +238,150 @@ fn spawn_reader(
                 }
             }
         }
-    })
+    });
 }
 
-/// Kills the boot's whole process group when dropped, so no QEMU outlives the harness.
-struct GroupGuard(libc::pid_t);
-
-impl GroupGuard {
-    fn kill(&self) {
-        // SAFETY: killpg has no memory-safety preconditions; a group that is gone gives ESRCH.
-        unsafe {
-            libc::killpg(self.0, libc::SIGKILL);
+/// Live (not zombie) processes left in group `group`, after waiting up to `patience` for them.
+fn survivors(group: Pid, patience: Duration) -> Vec<u32> {
+    let start = Instant::now();
+    loop {
+        let alive: Vec<u32> = processes()
+            .into_iter()
+            .filter(|p| p.alive && p.group == group.as_raw())
+            .map(|p| p.pid)
+            .collect();
+        if alive.is_empty() || start.elapsed() > patience {
+            return alive;
         }
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
-impl GroupGuard {
-    /// Live (not zombie) processes left in the group, after waiting up to `patience` for them.
-    fn survivors(&self, patience: Duration) -> Vec<u32> {
-        let start = Instant::now();
-        loop {
-            let alive = live_members(self.0);
-            if alive.is_empty() || start.elapsed() > patience {
-                return alive;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
+/// One line of `/proc/PID/stat`, as far as process control needs it.
+#[derive(Debug, Clone, Copy)]
+struct Proc {
+    pid: u32,
+    parent: i32,
+    group: i32,
+    alive: bool,
 }
 
-/// Processes in group `pgid` that are not zombies, from /proc/PID/stat
-/// (`pid (comm) state ppid pgrp ...`; comm may hold spaces and parentheses).
-fn live_members(pgid: libc::pid_t) -> Vec<u32> {
+/// Every process, from /proc/PID/stat (`pid (comm) state ppid pgrp ...`; comm may hold spaces
+/// and parentheses).
+fn processes() -> Vec<Proc> {
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
     dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-                return false;
-            };
-            let Some((_, rest)) = stat.rsplit_once(')') else {
-                return false;
-            };
+        .filter_map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let (_, rest) = stat.rsplit_once(')')?;
             let fields: Vec<&str> = rest.split_whitespace().collect();
-            fields
-                .first()
-                .is_some_and(|state| *state != "Z" && *state != "X")
-                && fields.get(2).and_then(|g| g.parse::<libc::pid_t>().ok()) == Some(pgid)
+            Some(Proc {
+                pid,
+                alive: !matches!(*fields.first()?, "Z" | "X"),
+                parent: fields.get(1)?.parse().ok()?,
+                group: fields.get(2)?.parse().ok()?,
+            })
         })
         .collect()
 }
 
-impl Drop for GroupGuard {
-    fn drop(&mut self) {
-        self.kill();
+/// Every live descendant of `root`.
+fn descendants(root: u32) -> Vec<u32> {
+    let all = processes();
+    let mut found = vec![root];
+    let mut i = 0;
+    while i < found.len() {
+        let parent = found[i] as i32;
+        let children: Vec<u32> = all
+            .iter()
+            .filter(|p| p.parent == parent && !found.contains(&p.pid))
+            .map(|p| p.pid)
+            .collect();
+        found.extend(children);
+        i += 1;
     }
+    found.remove(0);
+    found
+        .into_iter()
+        .filter(|pid| all.iter().any(|p| p.pid == *pid && p.alive))
+        .collect()
+}
+
+/// `hogs boot-guard -- PROGRAM ARGS...`: runs the VM driver and makes sure nothing it started
+/// outlives the boot (see the module documentation). Never returns.
+pub fn guard(program: &PathBuf, args: &[OsString]) -> ! {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+
+    if let Err(e) = nix::sys::prctl::set_child_subreaper(true) {
+        eprintln!("hogs boot-guard: cannot become a subreaper: {e}");
+        std::process::exit(125);
+    }
+    let mut child = match Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .spawn()
+    {
+        Ok(child) => child,
+        Err(e) => {
+            eprintln!("hogs boot-guard: cannot start {}: {e}", program.display());
+            std::process::exit(127);
+        }
+    };
+    let stdin = std::io::stdin();
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            kill_descendants();
+            mirror(status);
+        }
+        let mut fds = [PollFd::new(stdin.as_fd(), PollFlags::POLLIN)];
+        let ready = poll(&mut fds, PollTimeout::from(200u16)).unwrap_or(0);
+        let hung_up = fds[0].revents().is_some_and(|r| {
+            r.intersects(PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR)
+        });
+        if ready > 0 && hung_up {
+            // The harness closed the lifeline (or died): the boot is over.
+            kill_descendants();
+            std::process::exit(137);
+        }
+    }
+}
+
+/// Kills and reaps every descendant; orphans come to us as the subreaper.
+fn kill_descendants() {
+    use nix::sys::wait::{waitpid, WaitPidFlag};
+    let me = std::process::id();
+    let start = Instant::now();
+    loop {
+        let left = descendants(me);
+        for pid in &left {
+            let _ = nix::sys::signal::kill(Pid::from_raw(*pid as i32), Signal::SIGKILL);
+        }
+        while let Ok(status) = waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+            if status == nix::sys::wait::WaitStatus::StillAlive {
+                break;
+            }
+        }
+        if left.is_empty() || start.elapsed() > GUARD_PATIENCE {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Ends the guard as the VM driver ended: the same code, or the same signal.
+fn mirror(status: ExitStatus) -> ! {
+    if let Some(code) = status.code() {
+        std::process::exit(code);
+    }
+    if let Some(signal) = status.signal().and_then(|s| Signal::try_from(s).ok()) {
+        // SAFETY: SIG_DFL installs no handler of ours, so no code of this process runs in
+        // signal context (the hazard `signal()` is unsafe for).
+        let _ = unsafe { nix::sys::signal::signal(signal, nix::sys::signal::SigHandler::SigDfl) };
+        let _ = nix::sys::signal::raise(signal);
+    }
+    std::process::exit(128 + status.signal().unwrap_or(0));
 }
 
 #[cfg(test)]
@@ -238,6 +391,8 @@ mod tests {
     #[test]
     fn command_line_has_the_measured_flags() {
         let boot = Boot {
+            vng: Path::new("vng"),
+            hogs: Path::new("hogs"),
             kernel_dir: Path::new("/k"),
             cpus: 3,
             memory: "1G",
@@ -245,9 +400,9 @@ mod tests {
             exec: "/bin/true".into(),
             deadline: Duration::from_secs(1),
         };
-        let cmd = boot.command();
-        let args: Vec<_> = cmd
-            .get_args()
+        let args: Vec<String> = boot
+            .vng_args()
+            .iter()
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
         assert_eq!(
@@ -270,5 +425,21 @@ mod tests {
                 "/bin/true"
             ]
         );
+    }
+
+    #[test]
+    fn descendants_follow_parents() {
+        let mut child = Command::new("sh")
+            .args(["-c", "sleep 30 & wait"])
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(descendants(std::process::id()).contains(&child.id()));
+        let grandchildren = descendants(child.id());
+        assert_eq!(grandchildren.len(), 1, "sh's sleep: {grandchildren:?}");
+        for pid in grandchildren {
+            let _ = nix::sys::signal::kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
+        }
+        let _ = child.wait();
     }
 }

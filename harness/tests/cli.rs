@@ -42,6 +42,12 @@ fn unknown_scenario() {
 }
 
 #[test]
+fn a_scenario_named_twice() {
+    let out = hogs(&["run", "busy-loop", "busy-loop"]);
+    assert_one_line_error(&out, "scenario `busy-loop` is named twice");
+}
+
+#[test]
 fn missing_and_unbuilt_kernels() {
     let out = hogs(&["run", "busy-loop", "--kdir", "/nonexistent/linux"]);
     assert_one_line_error(&out, "kernel at /nonexistent/linux: no such directory");
@@ -121,10 +127,7 @@ fn check_reads_garbage_without_failing() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
-        "no lockup reports"
-    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "no reports");
     let out = hogs_stdin(&["check", "--json", "-"], &garbage);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["reports"].as_array().map(Vec::len), Some(0));

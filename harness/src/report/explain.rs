@@ -8,10 +8,10 @@ use super::{Kind, Report};
 /// Explains reports in plain language, a few lines each.
 pub fn explain(reports: &[Report]) -> String {
     if reports.is_empty() {
-        return "No watchdog reports: no soft or hard lockup, RCU stall or hung task in this log.\n".to_owned();
+        return "No reports: no soft or hard lockup, RCU stall, hung task, warning, oops or panic in this log.\n".to_owned();
     }
     let plural = if reports.len() == 1 { "" } else { "s" };
-    let mut out = format!("{} watchdog report{plural}.\n", reports.len());
+    let mut out = format!("{} report{plural}.\n", reports.len());
     for (i, r) in reports.iter().enumerate() {
         out.push('\n');
         explain_one(&mut out, i, r, reports);
@@ -34,6 +34,10 @@ fn kind_name(kind: Kind) -> &'static str {
         Kind::HardLockup => "hard lockup",
         Kind::RcuStall => "RCU stall",
         Kind::HungTask => "hung task",
+        Kind::Warning => "warning",
+        Kind::Oops => "oops",
+        Kind::Bug => "kernel BUG",
+        Kind::Panic => "panic",
     }
 }
 
@@ -109,6 +113,17 @@ fn explain_one(out: &mut String, i: usize, r: &Report, all: &[Report]) {
              did not come. A hung task is not a busy CPU.",
             r.stuck_secs.map_or("the timeout".to_owned(), |s| s.to_string())
         ),
+        Kind::Warning => "  A WARN_ON() in the kernel fired: code found a state it considers a bug and printed its \
+             registers and stack, then went on. Not a lockup, but a scenario that provokes one must not \
+             cause it."
+            .to_owned(),
+        Kind::Oops => "  The kernel hit a fault it cannot handle (a bad pointer, a BUG_ON()): the current task is \
+             killed, and the kernel panics if that task was in an interrupt or panic_on_oops is set."
+            .to_owned(),
+        Kind::Bug => "  The kernel caught code breaking one of its rules (sleeping while atomic, a memory \
+             error found by a sanitizer...). Not a lockup, but a sign something is wrong."
+            .to_owned(),
+        Kind::Panic => "  The kernel stopped (panic) for a reason that no report above explains.".to_owned(),
     };
     out.push_str(&what);
     out.push('\n');
@@ -144,6 +159,8 @@ fn explain_one(out: &mut String, i: usize, r: &Report, all: &[Report]) {
             Kind::HardLockup => "kernel.hardlockup_panic",
             Kind::RcuStall => "kernel.panic_on_rcu_stall",
             Kind::HungTask => "kernel.hung_task_panic",
+            Kind::Warning => "kernel.panic_on_warn",
+            Kind::Oops | Kind::Bug | Kind::Panic => "panic_on_oops or the kernel's own judgement",
         };
         let _ = writeln!(
             out,
@@ -238,6 +255,7 @@ fn where_(r: &Report, i: usize, all: &[Report]) -> String {
             "  It waits in {at} (the first frame past the scheduler and lock primitives); the owner of what it \
              waits for is elsewhere."
         ),
+        Kind::Warning | Kind::Oops | Kind::Bug | Kind::Panic => format!("  It happened in {at}{from}."),
     }
 }
 
@@ -309,6 +327,10 @@ fn next_steps(kind: Kind) -> &'static str {
         Kind::HungTask => {
             "  Next: echo w > /proc/sysrq-trigger lists blocked tasks (t: every task) to find who holds what it \
              waits for; kernel.hung_task_timeout_secs tunes the check, kernel.hung_task_panic=1 stops there."
+        }
+        Kind::Warning | Kind::Oops | Kind::Bug | Kind::Panic => {
+            "  Next: the file and line in the report's first line name the check that fired; decode the \
+             stack with scripts/decode_stacktrace.sh and the vmlinux of this build."
         }
     }
 }

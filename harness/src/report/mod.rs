@@ -1,7 +1,7 @@
 //! Console text -> watchdog reports. Knows nothing about VMs or scenarios.
 //!
-//! [`parse`] finds soft and hard lockups, RCU stalls and hung tasks in a console log of any
-//! kernel age and logging path, binds each to its registers and call trace, and names the
+//! [`parse`] finds soft and hard lockups, RCU stalls and hung tasks (and the warnings, oopses,
+//! other BUGs and panics around them) in a console log of any kernel age and logging path, binds each to its registers and call trace, and names the
 //! culprit function. [`lines`] gives the harness the same view of the console (prefixes
 //! removed, timestamps read) for its own marker lines. [`explain`] turns reports into
 //! teaching text.
@@ -31,7 +31,29 @@ pub enum Kind {
     RcuStall,
     /// `INFO: task comm:pid blocked for more than N seconds.`
     HungTask,
+    /// `WARNING: CPU: N PID: P at file:line func`: a WARN_ON() fired; the kernel goes on.
+    Warning,
+    /// `Oops`, `BUG: unable to handle ...`, `general protection fault`, `kernel BUG at`: the
+    /// current task dies (and the kernel with it when it cannot go on).
+    Oops,
+    /// Any other `BUG: ...` line (`scheduling while atomic`, `sleeping function called from
+    /// invalid context`, KASAN...): a broken rule, not a hang.
+    Bug,
+    /// `Kernel panic - not syncing: ...` that belongs to no report above.
+    Panic,
 }
+
+/// Every kind, in the order `check` and errors name them.
+pub const KINDS: [Kind; 8] = [
+    Kind::SoftLockup,
+    Kind::HardLockup,
+    Kind::RcuStall,
+    Kind::HungTask,
+    Kind::Warning,
+    Kind::Oops,
+    Kind::Bug,
+    Kind::Panic,
+];
 
 impl Kind {
     /// The serialized name, e.g. `soft_lockup`.
@@ -41,7 +63,20 @@ impl Kind {
             Kind::HardLockup => "hard_lockup",
             Kind::RcuStall => "rcu_stall",
             Kind::HungTask => "hung_task",
+            Kind::Warning => "warning",
+            Kind::Oops => "oops",
+            Kind::Bug => "bug",
+            Kind::Panic => "panic",
         }
+    }
+
+    /// A hang detector's report (what the scenarios are about), as opposed to the kernel
+    /// complaining about something else (a warning, an oops, a panic of its own).
+    pub fn is_hang(self) -> bool {
+        matches!(
+            self,
+            Kind::SoftLockup | Kind::HardLockup | Kind::RcuStall | Kind::HungTask
+        )
     }
 }
 
@@ -57,10 +92,12 @@ pub struct UnknownKind(pub String);
 
 impl fmt::Display for UnknownKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = KINDS.iter().map(|k| k.as_str()).collect();
         write!(
             f,
-            "unknown report kind {:?} (expected soft_lockup, hard_lockup, rcu_stall or hung_task)",
-            self.0
+            "unknown report kind {:?} (expected one of {})",
+            self.0,
+            names.join(", ")
         )
     }
 }
@@ -71,15 +108,10 @@ impl FromStr for Kind {
     type Err = UnknownKind;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [
-            Kind::SoftLockup,
-            Kind::HardLockup,
-            Kind::RcuStall,
-            Kind::HungTask,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
-        .ok_or_else(|| UnknownKind(s.to_owned()))
+        KINDS
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| UnknownKind(s.to_owned()))
     }
 }
 

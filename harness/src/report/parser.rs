@@ -39,9 +39,10 @@ enum Trigger {
     UnableToHandle,
     InternalError,
     ProtectionFault,
+    KernelBugAt,
 }
 
-const TRIGGERS: [(Trigger, &str); 19] = [
+const TRIGGERS: [(Trigger, &str); 20] = [
     (Trigger::SoftLockup, "soft lockup"),
     (Trigger::Lockup, "LOCKUP"),
     (Trigger::StallOn, "stall on"),
@@ -61,6 +62,7 @@ const TRIGGERS: [(Trigger, &str); 19] = [
     (Trigger::UnableToHandle, "Unable to handle kernel"),
     (Trigger::InternalError, "Internal error:"),
     (Trigger::ProtectionFault, "general protection fault"),
+    (Trigger::KernelBugAt, "kernel BUG at"),
 ];
 
 /// Words that start a report.
@@ -80,6 +82,7 @@ const FOREIGN_WORDS: &[Trigger] = &[
     Trigger::UnableToHandle,
     Trigger::InternalError,
     Trigger::ProtectionFault,
+    Trigger::KernelBugAt,
 ];
 
 /// The set of [`Trigger`]s in one line, found in a single scan.
@@ -133,6 +136,7 @@ struct Patterns {
     inline_cpu: Regex,
     taint_bracket: Regex,
     task_pid: Regex,
+    warning_cpu: Regex,
 }
 
 static P: LazyLock<Patterns> = LazyLock::new(|| {
@@ -172,6 +176,7 @@ static P: LazyLock<Patterns> = LazyLock::new(|| {
         inline_cpu: re(r"\{\s*(?P<cpu>\d+)"),
         taint_bracket: re(r"\[(?P<flag>[A-Z])\]="),
         task_pid: re(r"\bpid:\s*(?P<pid>\d+)"),
+        warning_cpu: re(r"^WARNING: CPU: (?P<cpu>\d+) PID: (?P<pid>\d+)"),
     }
 });
 
@@ -238,8 +243,12 @@ impl Draft {
         let mut r = self.report;
         let hung = r.kind == Kind::HungTask;
         let skip = |name: &str| trace::is_plumbing(name) || (hung && trace::is_sleep(name));
+        // A warning, oops or BUG is about where it fired, even in the watchdog's own code.
+        let fired_at = matches!(r.kind, Kind::Warning | Kind::Oops | Kind::Bug);
         let culprit = if r.user_space {
             None
+        } else if fired_at && self.pc.is_some() {
+            self.pc.as_ref()
         } else {
             self.pc.as_ref().filter(|s| !skip(&s.name)).or_else(|| {
                 self.frames
@@ -324,8 +333,6 @@ impl Block {
 struct Parser {
     reports: Vec<Draft>,
     block: Option<Block>,
-    /// An oops or warning came after the last report: a panic without a lockup reason is its.
-    foreign_since_report: bool,
 }
 
 fn num<T: std::str::FromStr>(caps: &regex::Captures<'_>, name: &str) -> Option<T> {
@@ -408,8 +415,11 @@ impl Parser {
         } else if let Some(draft) = hits.any(REPORT_WORDS).then(|| report_start(line)).flatten() {
             self.start(draft);
         } else if hits.any(FOREIGN_WORDS) {
-            self.foreign_since_report = true;
-            self.block = Some(Block::new(None, Origin::Dump, None));
+            match foreign_start(line) {
+                Some(draft) if !self.continues_oops(&draft, line.number) => self.start(draft),
+                Some(_) => {}
+                None => self.block = Some(Block::new(None, Origin::Dump, None)),
+            }
         } else if let Some(caps) = caps(Trigger::NmiBacktrace, &P.nmi_backtrace) {
             let cpu = num(&caps, "cpu");
             let report = match (cpu, caps.name("skipped")) {
@@ -441,9 +451,19 @@ impl Parser {
     }
 
     fn start(&mut self, draft: Draft) {
+        // Old kernels printed the hard lockup as the message of a WARN() from the watchdog: that
+        // warning is the report's carrier, not a warning of its own.
+        let carried = self.reports.last().is_some_and(|last| {
+            draft.report.kind.is_hang()
+                && last.report.kind == Kind::Warning
+                && !last.has_task_line
+                && last.report.line + WARN_CARRIER_LINES >= draft.report.line
+        });
+        if carried {
+            self.reports.pop();
+        }
         let cpu = draft.report.cpu;
         self.reports.push(draft);
-        self.foreign_since_report = false;
         self.block = Some(Block::new(
             Some(self.reports.len() - 1),
             Origin::Report,
@@ -488,13 +508,23 @@ impl Parser {
                 .reports
                 .iter()
                 .rposition(|d| d.report.kind == kind && !d.report.panic),
-            None if !self.foreign_since_report => self
+            None => self
                 .reports
                 .len()
                 .checked_sub(1)
                 .filter(|&i| !self.reports[i].report.panic),
-            None => None,
         };
+        let Some(target) = target else {
+            // A panic of its own (`VFS: Unable to mount root fs`, a panic= sysctl of another
+            // detector): still a report, or a dying guest would look like a quiet one.
+            let mut draft = Draft::new(Kind::Panic, line);
+            draft.report.panic = true;
+            draft.report.panic_reason = Some(reason.to_owned());
+            self.start(draft);
+            self.block.as_mut().expect("just opened").origin = Origin::Dump;
+            return;
+        };
+        let target = Some(target);
         let cpu = target.and_then(|i| {
             let r = &mut self.reports[i].report;
             r.panic = true;
@@ -549,6 +579,9 @@ impl Parser {
         };
         d.has_task_line = true;
         let r = &mut d.report;
+        if r.cpu.is_none() && matches!(r.kind, Kind::Warning | Kind::Oops | Kind::Bug) {
+            r.cpu = cpu;
+        }
         if r.comm.is_none() && !comm.is_empty() {
             r.comm = Some(comm);
         }
@@ -740,6 +773,55 @@ impl Parser {
         block.quiet = 0;
         true
     }
+}
+
+impl Parser {
+    /// `Oops: 0000 [#1]` a few lines after `BUG: unable to handle page fault` (or `invalid
+    /// opcode` after `kernel BUG at`) is the same oops, not a second one.
+    fn continues_oops(&self, draft: &Draft, now: usize) -> bool {
+        draft.report.kind == Kind::Oops
+            && self.reports.last().is_some_and(|last| {
+                last.report.kind == Kind::Oops
+                    && !last.has_task_line
+                    && last.report.line + OOPS_HEADER_LINES >= now
+            })
+    }
+}
+
+/// How many lines after a `WARNING:` a hang report may start and still be that warning's message.
+const WARN_CARRIER_LINES: usize = 3;
+
+/// How many lines an oops's header may take before its `Oops:` line (`#PF:` lines, page tables).
+const OOPS_HEADER_LINES: usize = 8;
+
+/// Recognises the first line of a warning, oops, other BUG, which are reports too (a scenario
+/// must account for them), but not a hang detector's.
+fn foreign_start(line: &RawLine<'_>) -> Option<Draft> {
+    let text = line.text.as_ref().trim_start();
+    let oops = [
+        "BUG: unable to handle",
+        "BUG: kernel NULL pointer dereference",
+        "Unable to handle kernel",
+        "general protection fault",
+        "Oops",
+        "Internal error: Oops",
+        "kernel BUG at",
+    ];
+    let kind = if text.starts_with("WARNING:") {
+        Kind::Warning
+    } else if oops.iter().any(|w| text.starts_with(w)) {
+        Kind::Oops
+    } else if text.starts_with("BUG: ") {
+        Kind::Bug
+    } else {
+        return None;
+    };
+    let mut d = Draft::new(kind, line);
+    if let Some(caps) = P.warning_cpu.captures(text) {
+        d.report.cpu = num(&caps, "cpu");
+        d.report.pid = num(&caps, "pid");
+    }
+    Some(d)
 }
 
 /// Recognises the first line of a report.

@@ -1,0 +1,180 @@
+//! The guest step's word to the host: one typed, versioned event per kernel log line.
+//!
+//! The guest writes each [`Event`] to `/dev/kmsg` with [`encode`], so events share the console's
+//! clock and order with the watchdog's reports; the host finds them with [`decode`]. This file
+//! is the format's only writer and only reader: `tests` pins both sides to the same literal
+//! lines, so a change to one side alone fails.
+
+use serde::{Deserialize, Serialize};
+
+/// Every event line starts with this tag, then the version, then the JSON object.
+pub const TAG: &str = "hogs-event v";
+/// The protocol version the host and the guest speak (the same binary, so they always agree;
+/// a mismatch means a stale plan or a foreign binary, and the boot's verdicts are ERROR).
+pub const VERSION: u32 = 1;
+
+/// What the guest step did, in the order it did it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Event {
+    /// The guest step started; `preempt` is the model debugfs names, when it does.
+    Ready { preempt: Option<String> },
+    /// A scenario starts: its module is about to be loaded with `params`.
+    Begin {
+        scenario: String,
+        module: String,
+        params: String,
+    },
+    /// `finit_module` returned success: the hog's init ran.
+    Loaded { scenario: String },
+    /// `finit_module` failed with `error`.
+    LoadFailed { scenario: String, error: String },
+    /// The module was unloaded: the hog gave its CPU back.
+    Unloaded { scenario: String },
+    /// The module could not be unloaded: the hog may still be spinning.
+    UnloadFailed { scenario: String, error: String },
+    /// The guest stops running the plan (after an unload failure): later scenarios never start.
+    Aborted { reason: String },
+    /// Every step of the plan ran.
+    Done,
+    /// What the boot check found (`hogs guest --boot-check`).
+    Facts(BootFacts),
+}
+
+/// What the boot check reports about the guest's detectors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BootFacts {
+    pub release: String,
+    pub nmi_watchdog: Option<String>,
+    pub soft_watchdog: Option<String>,
+    pub watchdog_thresh: Option<String>,
+    pub preempt: Option<String>,
+    pub config_rust: bool,
+    pub config_buddy: bool,
+}
+
+/// The line the guest writes for `event` (without the kernel's prefix).
+pub fn encode(event: &Event) -> String {
+    let json = serde_json::to_string(event).expect("events always serialize");
+    format!("{TAG}{VERSION} {json}")
+}
+
+/// The event on a console line (its text after the kernel's prefix): `None` when the line is
+/// not an event, `Some(Err(why))` when it is one the host cannot read.
+pub fn decode(text: &str) -> Option<Result<Event, String>> {
+    let rest = &text[text.find(TAG)? + TAG.len()..];
+    let (version, json) = rest.split_once(' ').unwrap_or((rest, ""));
+    Some(match version.parse::<u32>() {
+        Ok(VERSION) => serde_json::from_str(json)
+            .map_err(|e| format!("unreadable guest event ({e}): {}", clip(json))),
+        Ok(v) => Err(format!(
+            "the guest speaks protocol v{v}, this host v{VERSION}: rebuild hogs"
+        )),
+        Err(_) => Err(format!("malformed guest event: {}", clip(text))),
+    })
+}
+
+fn clip(s: &str) -> String {
+    s.chars().take(120).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each event and its line, spelled out: the guest must write exactly this and the host must
+    /// read exactly this. Changing either side alone breaks one of the two tests below.
+    fn pinned() -> Vec<(Event, &'static str)> {
+        vec![
+            (
+                Event::Ready {
+                    preempt: Some("voluntary".into()),
+                },
+                r#"hogs-event v1 {"event":"ready","preempt":"voluntary"}"#,
+            ),
+            (
+                Event::Begin {
+                    scenario: "busy-loop".into(),
+                    module: "hog_busy".into(),
+                    params: "cpu=1 secs=10".into(),
+                },
+                r#"hogs-event v1 {"event":"begin","scenario":"busy-loop","module":"hog_busy","params":"cpu=1 secs=10"}"#,
+            ),
+            (
+                Event::Loaded {
+                    scenario: "busy-loop".into(),
+                },
+                r#"hogs-event v1 {"event":"loaded","scenario":"busy-loop"}"#,
+            ),
+            (
+                Event::LoadFailed {
+                    scenario: "x".into(),
+                    error: "finit_module: Operation not permitted".into(),
+                },
+                r#"hogs-event v1 {"event":"load_failed","scenario":"x","error":"finit_module: Operation not permitted"}"#,
+            ),
+            (
+                Event::Unloaded {
+                    scenario: "x".into(),
+                },
+                r#"hogs-event v1 {"event":"unloaded","scenario":"x"}"#,
+            ),
+            (
+                Event::UnloadFailed {
+                    scenario: "x".into(),
+                    error: "busy".into(),
+                },
+                r#"hogs-event v1 {"event":"unload_failed","scenario":"x","error":"busy"}"#,
+            ),
+            (
+                Event::Aborted {
+                    reason: "hog_busy did not unload".into(),
+                },
+                r#"hogs-event v1 {"event":"aborted","reason":"hog_busy did not unload"}"#,
+            ),
+            (Event::Done, r#"hogs-event v1 {"event":"done"}"#),
+            (
+                Event::Facts(BootFacts {
+                    release: "6.12.117".into(),
+                    nmi_watchdog: Some("1".into()),
+                    soft_watchdog: Some("1".into()),
+                    watchdog_thresh: Some("10".into()),
+                    preempt: None,
+                    config_rust: true,
+                    config_buddy: true,
+                }),
+                r#"hogs-event v1 {"event":"facts","release":"6.12.117","nmi_watchdog":"1","soft_watchdog":"1","watchdog_thresh":"10","preempt":null,"config_rust":true,"config_buddy":true}"#,
+            ),
+        ]
+    }
+
+    #[test]
+    fn the_writer_writes_the_pinned_lines() {
+        for (event, line) in pinned() {
+            assert_eq!(encode(&event), line);
+        }
+    }
+
+    #[test]
+    fn the_reader_reads_the_pinned_lines() {
+        for (event, line) in pinned() {
+            assert_eq!(decode(line), Some(Ok(event)), "{line}");
+        }
+    }
+
+    #[test]
+    fn other_lines_and_bad_events() {
+        assert_eq!(decode("hog_busy: hogging CPU 1 for 10 s"), None);
+        let err = decode(r#"hogs-event v2 {"event":"done"}"#)
+            .unwrap()
+            .unwrap_err();
+        assert!(err.contains("protocol v2"), "{err}");
+        let err = decode(r#"hogs-event v1 {"event":"dance"}"#)
+            .unwrap()
+            .unwrap_err();
+        assert!(err.starts_with("unreadable guest event"), "{err}");
+        let err = decode("hogs-event vX").unwrap().unwrap_err();
+        assert!(err.starts_with("malformed guest event"), "{err}");
+    }
+}

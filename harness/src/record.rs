@@ -1,0 +1,284 @@
+//! What happened in one boot, as the host saw it: the guest's events, the kernel's reports, the
+//! hogs' proof lines and how the VM's processes ended. Built from the console in one pass over
+//! its lines; the judge's only input.
+
+use std::fmt;
+
+use crate::protocol::{self, Event};
+use crate::report::{self, Report};
+use crate::scenario::Preempt;
+
+/// How the boot's VM driver ended, from the host's side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// vng returned this code (255 when the guest panicked or QEMU died).
+    Code(i32),
+    /// vng was killed by this signal.
+    Signal(i32),
+    /// The harness killed the boot (deadline or interruption) before vng ended by itself.
+    Killed,
+}
+
+impl fmt::Display for Exit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Exit::Code(c) => write!(f, "vng exited with status {c}"),
+            Exit::Signal(s) => write!(f, "vng was killed by signal {s} ({})", signal_name(*s)),
+            Exit::Killed => f.write_str("the harness killed the boot"),
+        }
+    }
+}
+
+/// `SIGKILL` for 9, as people read signals.
+pub fn signal_name(signal: i32) -> String {
+    nix::sys::signal::Signal::try_from(signal)
+        .map_or_else(|_| format!("signal {signal}"), |s| s.as_str().to_owned())
+}
+
+/// The host side of a boot's end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ending {
+    pub exit: Exit,
+    /// The boot ran past its deadline and was killed.
+    pub timed_out: bool,
+    /// The harness got this signal (SIGINT, SIGTERM) and killed the boot.
+    pub interrupted: Option<i32>,
+    /// Processes of the boot still alive after it was killed (must be none).
+    pub survivors: Vec<u32>,
+}
+
+/// A guest event where the console has it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stamped {
+    pub line: usize,
+    pub time: Option<f64>,
+    pub event: Event,
+}
+
+/// `<module>: hogging CPU <cpu> ...`: a hog started spinning.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HogStart {
+    pub line: usize,
+    pub time: Option<f64>,
+    pub module: String,
+    pub cpu: u32,
+}
+
+/// Everything the judge needs to know about one boot.
+#[derive(Debug, Clone)]
+pub struct BootRecord {
+    pub events: Vec<Stamped>,
+    /// Event lines the host could not read, with their console line.
+    pub protocol_errors: Vec<(usize, String)>,
+    pub reports: Vec<Report>,
+    pub hog_starts: Vec<HogStart>,
+    /// The preemption model: the guest's debugfs, else what the console says.
+    pub preempt: Option<Preempt>,
+    pub ending: Ending,
+    /// The console's last lines, for reasons that need context.
+    pub tail: Vec<String>,
+    /// The console was empty: the VM never printed anything.
+    pub silent: bool,
+}
+
+/// How many console lines a reason quotes.
+const TAIL_LINES: usize = 8;
+
+/// Reads one boot's console (and how it ended) into a record.
+pub fn read(console: &[u8], ending: Ending) -> BootRecord {
+    let mut record = BootRecord {
+        events: Vec::new(),
+        protocol_errors: Vec::new(),
+        reports: report::parse(console),
+        hog_starts: Vec::new(),
+        preempt: None,
+        ending,
+        tail: Vec::new(),
+        silent: console.iter().all(u8::is_ascii_whitespace),
+    };
+    let mut tail = std::collections::VecDeque::new();
+    for line in report::lines(console) {
+        let text = line.text.as_ref();
+        match protocol::decode(text) {
+            Some(Ok(event)) => record.events.push(Stamped {
+                line: line.number,
+                time: line.time,
+                event,
+            }),
+            Some(Err(why)) => record.protocol_errors.push((line.number, why)),
+            None => {
+                if let Some(start) = hog_start(text) {
+                    record.hog_starts.push(HogStart {
+                        line: line.number,
+                        time: line.time,
+                        ..start
+                    });
+                }
+            }
+        }
+        tail.push_back(text.to_owned());
+        if tail.len() > TAIL_LINES {
+            tail.pop_front();
+        }
+    }
+    record.tail = tail.into();
+    let said = record.events.iter().find_map(|e| match &e.event {
+        Event::Ready { preempt } => preempt.as_deref().and_then(Preempt::parse),
+        _ => None,
+    });
+    // For kernels without debugfs' sched/preempt, what the console says.
+    record.preempt = said.or_else(|| {
+        report::preemption_model(console)
+            .as_deref()
+            .and_then(Preempt::parse)
+    });
+    record
+}
+
+/// `hog_busy: hogging CPU 1 for 10 s ...` -> (hog_busy, 1).
+fn hog_start(text: &str) -> Option<HogStart> {
+    let (module, rest) = text.split_once(crate::guest::HOGGING)?;
+    let cpu = rest.split_whitespace().next()?.parse().ok()?;
+    let module = module.trim();
+    module.starts_with("hog_").then(|| HogStart {
+        line: 0,
+        time: None,
+        module: module.to_owned(),
+        cpu,
+    })
+}
+
+impl BootRecord {
+    /// The guest step started.
+    pub fn ready(&self) -> bool {
+        self.events
+            .iter()
+            .any(|e| matches!(e.event, Event::Ready { .. }))
+    }
+
+    /// The guest ran every step of its plan.
+    pub fn done(&self) -> bool {
+        self.events.iter().any(|e| e.event == Event::Done)
+    }
+
+    /// Why the guest stopped its plan early, if it did.
+    pub fn aborted(&self) -> Option<&str> {
+        self.events.iter().find_map(|e| match &e.event {
+            Event::Aborted { reason } => Some(reason.as_str()),
+            _ => None,
+        })
+    }
+
+    /// The console line of a scenario's `begin` event.
+    pub fn begin(&self, scenario: &str) -> Option<&Stamped> {
+        self.events
+            .iter()
+            .find(|e| matches!(&e.event, Event::Begin { scenario: s, .. } if s == scenario))
+    }
+
+    /// The last console line that belongs to the scenario that began at `begin`: up to its
+    /// module's unload (or load failure), else up to the next scenario or the end of the plan,
+    /// else the end of the console (the boot ended inside the scenario).
+    pub fn window_end(&self, begin: &Stamped) -> usize {
+        let later = self.events.iter().filter(|e| e.line > begin.line);
+        for e in later {
+            match &e.event {
+                Event::Unloaded { .. } | Event::LoadFailed { .. } | Event::UnloadFailed { .. } => {
+                    return e.line
+                }
+                Event::Begin { .. } | Event::Done | Event::Aborted { .. } => return e.line - 1,
+                _ => {}
+            }
+        }
+        usize::MAX
+    }
+
+    /// Events of the scenario that began at `begin`.
+    pub fn window_events(&self, begin: &Stamped) -> impl Iterator<Item = &Event> {
+        let end = self.window_end(begin);
+        let begin = begin.line;
+        self.events
+            .iter()
+            .filter(move |e| e.line > begin && e.line <= end)
+            .map(|e| &e.event)
+    }
+
+    /// The reports between two console lines (exclusive of the first).
+    pub fn reports_in(&self, after: usize, upto: usize) -> Vec<Report> {
+        self.reports
+            .iter()
+            .filter(|r| r.line > after && r.line <= upto)
+            .cloned()
+            .collect()
+    }
+
+    /// The console shows the guest dying: a panic, or an oops.
+    pub fn death(&self, after: usize, upto: usize) -> Option<&Report> {
+        self.reports.iter().find(|r| {
+            r.line > after && r.line <= upto && (r.panic || matches!(r.kind, report::Kind::Oops))
+        })
+    }
+
+    /// The last console lines, joined for a one-line reason.
+    pub fn tail_text(&self) -> String {
+        self.tail.join(" | ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ending() -> Ending {
+        Ending {
+            exit: Exit::Code(0),
+            timed_out: false,
+            interrupted: None,
+            survivors: vec![],
+        }
+    }
+
+    #[test]
+    fn events_reports_and_hog_starts() {
+        let console = format!(
+            "[    1.000000] {}\n[    2.000000] {}\n[    2.100000] hog_busy: hogging CPU 1 for 10 s\n\
+             [    7.300000] watchdog: BUG: soft lockup - CPU#1 stuck for 5s! [hog_busy:80]\n\
+             [    9.000000] {}\n[   10.000000] {}\n",
+            protocol::encode(&Event::Ready {
+                preempt: Some("voluntary".into())
+            }),
+            protocol::encode(&Event::Begin {
+                scenario: "a".into(),
+                module: "hog_busy".into(),
+                params: "cpu=1".into()
+            }),
+            protocol::encode(&Event::Unloaded {
+                scenario: "a".into()
+            }),
+            protocol::encode(&Event::Done),
+        );
+        let r = read(console.as_bytes(), ending());
+        assert!(r.ready() && r.done());
+        assert_eq!(r.preempt, Some(Preempt::Voluntary));
+        assert_eq!(
+            r.hog_starts,
+            [HogStart {
+                line: 3,
+                time: Some(2.1),
+                module: "hog_busy".into(),
+                cpu: 1
+            }]
+        );
+        let begin = r.begin("a").unwrap().clone();
+        assert_eq!(r.window_end(&begin), 5);
+        assert_eq!(r.reports_in(begin.line, r.window_end(&begin)).len(), 1);
+        assert!(r.protocol_errors.is_empty());
+    }
+
+    #[test]
+    fn unreadable_events_are_kept_as_errors() {
+        let r = read(b"[ 1.0] hogs-event v9 {}\n", ending());
+        assert_eq!(r.protocol_errors.len(), 1);
+        assert!(!r.ready());
+    }
+}

@@ -1,0 +1,268 @@
+//! Host faults with a stand-in for vng: the VM driver dies, leaves a process behind, hangs, or
+//! the harness is interrupted or dies. Each must give the verdict that names the fault, and no
+//! process of the boot may survive. These run the real guard (`hogs boot-guard`), the real
+//! record reader and the real judge; nothing boots.
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use hogs::judge::{judge_boot, Outcome, Verdict};
+use hogs::protocol::{encode, Event};
+use hogs::record::{self, Ending, Exit};
+use hogs::scenario::Scenario;
+use hogs::vm::{Boot, Ended};
+
+const HOGS: &str = env!("CARGO_BIN_EXE_hogs");
+
+/// A scenario the stand-in's console is about.
+fn scenario() -> Scenario {
+    Scenario::parse(
+        Path::new("fake.toml"),
+        "summary = \"s\"\ndescription = \"d\"\nmodule = \"hog_polite\"\n\
+         params = { secs = 4, cpu = 1 }\ncmdline = [\"watchdog_thresh=2\"]\n",
+    )
+    .unwrap()
+}
+
+/// The console of a guest that started scenario `fake` and whose hog is running.
+fn console_so_far() -> String {
+    let lines = [
+        encode(&Event::Ready {
+            preempt: Some("voluntary".into()),
+        }),
+        encode(&Event::Begin {
+            scenario: "fake".into(),
+            module: "hog_polite".into(),
+            params: "cpu=1 secs=4".into(),
+        }),
+        encode(&Event::Loaded {
+            scenario: "fake".into(),
+        }),
+        "hog_polite: hogging CPU 1 for 4 s but calling cond_resched() every round".into(),
+    ];
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| format!("[    {}.000000] {l}\n", i + 1))
+        .collect()
+}
+
+/// A stand-in for vng: prints `console` on stderr (where vng puts the console), then runs `then`.
+fn fake_vng(dir: &Path, console: &str, then: &str) -> PathBuf {
+    let console_file = dir.join("console.txt");
+    std::fs::write(&console_file, console).unwrap();
+    let script = dir.join("vng");
+    std::fs::write(
+        &script,
+        format!("#!/bin/bash\ncat {} >&2\n{then}\n", console_file.display()),
+    )
+    .unwrap();
+    let mut perms = std::fs::metadata(&script).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&script, perms).unwrap();
+    script
+}
+
+fn boot(dir: &Path, vng: &Path, deadline: Duration, stop: impl Fn() -> Option<i32>) -> Ended {
+    let boot = Boot {
+        vng,
+        hogs: Path::new(HOGS),
+        kernel_dir: Path::new("/nonexistent"),
+        cpus: 2,
+        memory: "1G",
+        kernel_args: vec!["watchdog_thresh=2".into()],
+        exec: "true".into(),
+        deadline,
+    };
+    boot.run(&dir.join("console.log"), stop, |_, _| {}).unwrap()
+}
+
+fn verdict(ended: &Ended) -> Verdict {
+    let record = record::read(
+        &ended.console,
+        Ending {
+            exit: ended.exit,
+            timed_out: ended.timed_out,
+            interrupted: ended.interrupted,
+            survivors: ended.survivors.clone(),
+        },
+    );
+    let s = scenario();
+    judge_boot(&[&s], &record).remove(0)
+}
+
+/// Live processes whose command line contains `marker`.
+fn alive_with(marker: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let zombie = state
+                .rsplit_once(") ")
+                .is_some_and(|(_, rest)| rest.starts_with('Z'));
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            !zombie && cmdline.contains(marker)
+        })
+        .collect()
+}
+
+/// A number no other test's `sleep` uses, so `alive_with` finds only ours.
+fn marker(base: u32) -> String {
+    format!("{}", base * 1000 + std::process::id() % 1000)
+}
+
+#[test]
+fn a_driver_killed_by_a_signal_is_a_host_fault() {
+    let dir = tempfile::tempdir().unwrap();
+    let vng = fake_vng(dir.path(), &console_so_far(), "kill -9 $$");
+    let ended = boot(dir.path(), &vng, Duration::from_secs(60), || None);
+    assert_eq!(ended.exit, Exit::Signal(9));
+    let v = verdict(&ended);
+    assert_eq!(v.outcome, Outcome::Error, "{:?}", v.reasons);
+    assert!(
+        v.reasons[0].starts_with(
+            "host fault: the scenario did not finish: vng was killed by signal 9 (SIGKILL) and the console shows no panic or oops"
+        ),
+        "{:?}",
+        v.reasons
+    );
+}
+
+#[test]
+fn a_process_that_escapes_the_group_is_killed_and_the_verdict_is_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = marker(31);
+    let then = format!("setsid sleep {m} </dev/null >/dev/null 2>&1 &\nsleep 0.3\nexit 255");
+    let vng = fake_vng(dir.path(), &console_so_far(), &then);
+    let ended = boot(dir.path(), &vng, Duration::from_secs(60), || None);
+    assert_eq!(ended.exit, Exit::Code(255));
+    assert!(ended.survivors.is_empty(), "{:?}", ended.survivors);
+    assert_eq!(alive_with(&format!("sleep {m}")), Vec::<u32>::new());
+    let v = verdict(&ended);
+    assert_eq!(v.outcome, Outcome::Error);
+    assert!(
+        v.reasons[0].contains("vng exited with status 255 and the console shows no panic or oops"),
+        "{:?}",
+        v.reasons
+    );
+}
+
+#[test]
+fn a_guest_that_panics_is_a_kernel_failure_not_a_host_fault() {
+    let dir = tempfile::tempdir().unwrap();
+    let console = format!(
+        "{}[    5.000000] Kernel panic - not syncing: Fatal exception\n",
+        console_so_far()
+    );
+    let vng = fake_vng(dir.path(), &console, "exit 255");
+    let v = verdict(&boot(dir.path(), &vng, Duration::from_secs(60), || None));
+    assert_eq!(v.outcome, Outcome::Fail);
+    assert!(
+        v.reasons[0].starts_with("the guest died here: panic (Fatal exception)"),
+        "{:?}",
+        v.reasons
+    );
+}
+
+#[test]
+fn a_hung_driver_is_killed_at_the_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = marker(32);
+    let vng = fake_vng(dir.path(), &console_so_far(), &format!("sleep {m}"));
+    let start = Instant::now();
+    let ended = boot(dir.path(), &vng, Duration::from_secs(2), || None);
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(ended.timed_out);
+    assert!(ended.survivors.is_empty());
+    assert_eq!(alive_with(&format!("sleep {m}")), Vec::<u32>::new());
+    let v = verdict(&ended);
+    assert_eq!(v.outcome, Outcome::Timeout, "{:?}", v.reasons);
+}
+
+#[test]
+fn an_interruption_kills_the_boot_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = marker(33);
+    let vng = fake_vng(dir.path(), &console_so_far(), &format!("sleep {m}"));
+    let start = Instant::now();
+    let ended = boot(dir.path(), &vng, Duration::from_secs(60), || {
+        (start.elapsed() > Duration::from_secs(1)).then_some(2)
+    });
+    assert_eq!(ended.interrupted, Some(2));
+    assert!(ended.survivors.is_empty());
+    assert_eq!(alive_with(&format!("sleep {m}")), Vec::<u32>::new());
+    let v = verdict(&ended);
+    assert_eq!(v.outcome, Outcome::Error);
+    assert_eq!(
+        v.reasons,
+        ["the scenario did not finish: interrupted by SIGINT, the boot was killed"]
+    );
+}
+
+/// The harness dies without a word (SIGKILL): the kernel closes its end of the guard's
+/// lifeline, and the guard must take the boot down with it.
+#[test]
+fn the_guard_takes_the_boot_down_when_the_harness_dies() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = marker(34);
+    let vng = fake_vng(
+        dir.path(),
+        "",
+        &format!("setsid sleep {m} </dev/null >/dev/null 2>&1 &\nsleep {m}"),
+    );
+    let mut guard = Command::new(HOGS)
+        .args(["boot-guard", "--"])
+        .arg(&vng)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(alive_with(&format!("sleep {m}")).len(), 2);
+    let lifeline = guard.stdin.take().unwrap();
+    drop(lifeline);
+    let status = guard.wait().unwrap();
+    assert_eq!(status.code(), Some(137));
+    assert_eq!(alive_with(&format!("sleep {m}")), Vec::<u32>::new());
+}
+
+/// The guard ends as the driver did, so the harness can tell a code from a signal.
+#[test]
+fn the_guard_mirrors_the_driver() {
+    let dir = tempfile::tempdir().unwrap();
+    for (then, code) in [("exit 3", Some(3)), ("kill -TERM $$", None)] {
+        let vng = fake_vng(dir.path(), "", then);
+        let mut guard = Command::new(HOGS)
+            .args(["boot-guard", "--"])
+            .arg(&vng)
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Child::wait() would close the lifeline first, which ends the boot by itself.
+        let lifeline = guard.stdin.take();
+        let status = loop {
+            if let Some(status) = guard.try_wait().unwrap() {
+                break status;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        drop(lifeline);
+        assert_eq!(status.code(), code, "{then}");
+        if code.is_none() {
+            assert_eq!(
+                std::os::unix::process::ExitStatusExt::signal(&status),
+                Some(15)
+            );
+        }
+    }
+}
