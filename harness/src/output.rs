@@ -16,8 +16,9 @@ pub fn ktap(runs: &[RunResult]) -> String {
             let mut s = String::from("KTAP version 1\n");
             let _ = writeln!(s, "1..{}", runs.len());
             for (i, run) in runs.iter().enumerate() {
-                let _ = writeln!(s, "    # Subtest: linux-{}", run_label(run));
-                s += &ktap_run(run, "    ");
+                // Documentation/dev-tools/ktap.rst: a subtest is indented two spaces and starts
+                // with its own version line; KUnit names it right after that.
+                s += &ktap_run(run, "  ");
                 let ok = if run.passed() { "ok" } else { "not ok" };
                 let _ = writeln!(s, "{ok} {} linux-{}", i + 1, run_label(run));
             }
@@ -42,6 +43,9 @@ fn ktap_run(run: &RunResult, indent: &str) -> String {
         s.push('\n');
     };
     line("KTAP version 1".into());
+    if !indent.is_empty() {
+        line(format!("# Subtest: linux-{}", run_label(run)));
+    }
     line(format!(
         "# hogs on Linux {} ({})",
         run.kernel,
@@ -213,10 +217,15 @@ mod tests {
         let k = ktap(&[run(), other]);
         let lines: Vec<&str> = k.lines().collect();
         assert_eq!(
-            &lines[..3],
-            ["KTAP version 1", "1..2", "    # Subtest: linux-6.12.117"]
+            &lines[..4],
+            [
+                "KTAP version 1",
+                "1..2",
+                "  KTAP version 1",
+                "  # Subtest: linux-6.12.117"
+            ]
         );
-        assert!(lines.contains(&"    ok 1 busy-loop"));
+        assert!(lines.contains(&"  ok 1 busy-loop"));
         assert!(lines.contains(&"not ok 1 linux-6.12.117"));
         assert!(lines.contains(&"ok 2 linux-7.3.4"));
         let x = junit(&[run(), run()]).unwrap();
