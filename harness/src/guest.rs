@@ -12,6 +12,7 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::protocol::{self, BootFacts, Event};
+use crate::scenario::{Preempt, Rule};
 
 /// The hogs print this when their loop starts (`hog_busy: hogging CPU 1 ...`): the proof that
 /// a hog ran, and where.
@@ -23,7 +24,12 @@ pub struct Step {
     pub scenario: String,
     pub module: PathBuf,
     pub params: String,
+    /// The longest the hog may run before it is unloaded.
     pub wait_secs: u64,
+    /// The scenario's expectations: once every one that applies is met in the kernel log, the
+    /// hog is unloaded early (a scenario that expects nothing runs its full `wait_secs`).
+    #[serde(default)]
+    pub expect: Vec<Rule>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -58,6 +64,8 @@ fn run_step(step: &Step) -> Result<std::result::Result<(), String>> {
         module: name.clone(),
         params: step.params.clone(),
     })?;
+    // Opened before the hog starts, so it sees every line of the scenario and nothing earlier.
+    let mut log = KernelLog::open_at_end();
     if let Err(e) = load_module(&step.module, &step.params) {
         tell(&Event::LoadFailed {
             scenario,
@@ -68,7 +76,8 @@ fn run_step(step: &Step) -> Result<std::result::Result<(), String>> {
     tell(&Event::Loaded {
         scenario: scenario.clone(),
     })?;
-    std::thread::sleep(Duration::from_secs(step.wait_secs));
+    let preempt = preempt_model().as_deref().and_then(Preempt::parse);
+    wait_until_decided(step, preempt, log.as_mut());
     match unload_module(&name, Duration::from_secs(30)) {
         Ok(()) => {
             tell(&Event::Unloaded { scenario })?;
@@ -83,6 +92,87 @@ fn run_step(step: &Step) -> Result<std::result::Result<(), String>> {
             Ok(Err(error))
         }
     }
+}
+
+/// How long the hog keeps running once its expectations are met: the report's dump and the
+/// reports that come with it (another CPU's, a late soft lockup) finish printing.
+const GRACE: Duration = Duration::from_secs(1);
+
+/// Waits `wait_secs`, or less: until every expectation of the step that applies to the
+/// preemption model is met in the kernel log, plus [`GRACE`].
+fn wait_until_decided(step: &Step, preempt: Option<Preempt>, log: Option<&mut KernelLog>) {
+    let deadline = Instant::now() + Duration::from_secs(step.wait_secs);
+    let Some(log) = log.filter(|_| !step.expect.is_empty()) else {
+        std::thread::sleep(Duration::from_secs(step.wait_secs));
+        return;
+    };
+    while Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+        log.read_new();
+        let reports = crate::report::parse(&log.text);
+        if crate::judge::expectations_met(&step.expect, preempt, &reports) {
+            std::thread::sleep(GRACE.min(deadline.saturating_duration_since(Instant::now())));
+            return;
+        }
+    }
+}
+
+/// The kernel log from `/dev/kmsg`, as console lines (`[   12.345678] message`).
+struct KernelLog {
+    file: std::fs::File,
+    text: Vec<u8>,
+}
+
+impl KernelLog {
+    /// The log from now on; `None` when /dev/kmsg cannot be read (the step then waits its time).
+    fn open_at_end() -> Option<KernelLog> {
+        use std::io::Seek;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut file = OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
+            .open("/dev/kmsg")
+            .ok()?;
+        file.seek(std::io::SeekFrom::End(0)).ok()?;
+        Some(KernelLog {
+            file,
+            text: Vec::new(),
+        })
+    }
+
+    /// Appends the records logged since the last call.
+    fn read_new(&mut self) {
+        use std::io::{ErrorKind, Read};
+        let mut record = vec![0u8; 8192];
+        loop {
+            match self.file.read(&mut record) {
+                Ok(0) => return,
+                Ok(n) => {
+                    if let Some(line) = console_line(&record[..n]) {
+                        self.text.extend_from_slice(line.as_bytes());
+                    }
+                }
+                // Overwritten records are gone; the next read goes on after them.
+                Err(e) if e.raw_os_error() == Some(nix::errno::Errno::EPIPE as i32) => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => return,
+            }
+        }
+    }
+}
+
+/// A `/dev/kmsg` record (`6,339,5140900,-;message` and ` KEY=value` lines) as the console
+/// prints it: `[    5.140900] message`.
+fn console_line(record: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(record);
+    let first = text.lines().next()?;
+    let (header, message) = first.split_once(';')?;
+    let usecs: u64 = header.split(',').nth(2)?.parse().ok()?;
+    Some(format!(
+        "[{:5}.{:06}] {message}\n",
+        usecs / 1_000_000,
+        usecs % 1_000_000
+    ))
 }
 
 /// Prints what the boot check needs to know, as one JSON line.
@@ -178,5 +268,19 @@ fn unload_module(name: &str, patience: Duration) -> Result<()> {
             }
             Err(errno) => bail!("delete_module({name}): {}", io_error(errno)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kmsg_records_become_console_lines() {
+        assert_eq!(
+            console_line(b"4,812,5140900,-;watchdog: BUG: soft lockup - CPU#1 stuck for 5s! [hog_busy:80]\n SUBSYSTEM=x\n").as_deref(),
+            Some("[    5.140900] watchdog: BUG: soft lockup - CPU#1 stuck for 5s! [hog_busy:80]\n")
+        );
+        assert_eq!(console_line(b"garbage"), None);
     }
 }

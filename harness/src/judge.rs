@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use crate::protocol::Event;
 use crate::record::{signal_name, BootRecord, Stamped};
 use crate::report::Report;
-use crate::scenario::Scenario;
+use crate::scenario::{Preempt, Rule, Scenario};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
@@ -105,6 +105,14 @@ pub fn judge_boot(scenarios: &[&Scenario], record: &BootRecord) -> Vec<Verdict> 
             verdict
         })
         .collect()
+}
+
+/// Whether every `expect` rule that applies under `preempt` has its `min` reports: the guest's
+/// cue to end a scenario early. A scenario with no such rule (a control) is never done early.
+pub fn expectations_met(rules: &[Rule], preempt: Option<Preempt>, reports: &[Report]) -> bool {
+    let mut applicable = rules.iter().filter(|r| r.applies_to(preempt)).peekable();
+    applicable.peek().is_some()
+        && applicable.all(|rule| reports.iter().filter(|r| rule.matches(r)).count() >= rule.min)
 }
 
 /// Why a boot never ran.
@@ -624,6 +632,32 @@ culprit = "^hog_busy::"
 
     fn judge1(s: &Scenario, record: &BootRecord) -> Verdict {
         judge_boot(&[s], record).remove(0)
+    }
+
+    #[test]
+    fn expectations_are_met_only_when_every_applicable_rule_is() {
+        let pair = scenario(&format!(
+            "{BUSY}\n[[expect]]\nkind = \"soft_lockup\"\ncpu = 0\n"
+        ));
+        let reports = |text: &str| crate::report::parse(text.as_bytes());
+        let voluntary = Some(Preempt::Voluntary);
+        assert!(!expectations_met(&pair.expect, voluntary, &reports(SOFT)));
+        assert!(expectations_met(
+            &pair.expect,
+            voluntary,
+            &reports(&format!("{SOFT}\n{SOFT0}"))
+        ));
+        assert!(
+            !expectations_met(&[], voluntary, &reports(SOFT)),
+            "a control never ends early"
+        );
+        let lazy_only =
+            scenario(&BUSY.replace("culprit = \"^hog_busy::\"", "preempt = [\"none\"]"));
+        assert!(!expectations_met(
+            &lazy_only.expect,
+            voluntary,
+            &reports(SOFT)
+        ));
     }
 
     #[test]

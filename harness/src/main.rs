@@ -8,7 +8,6 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 
-use hogs::judge::Unrun;
 use hogs::kernel::Kernel;
 use hogs::modules::{Lint, Modules};
 use hogs::protocol::{BootFacts, Event};
@@ -94,6 +93,10 @@ enum Cmd {
         /// Guest memory.
         #[arg(long, default_value = "1G")]
         memory: String,
+        /// Boots at a time, across kernels (default: the host's CPUs; a TCG guest with one hog
+        /// keeps about one host CPU busy).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+        jobs: Option<u32>,
     },
     /// Print the lockup reports found in a console log (a file, or - for stdin).
     Check {
@@ -250,6 +253,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             out,
             timeout,
             memory,
+            jobs,
         } => {
             let all = scenario::load_dir(&scenario_dir)?;
             let selected = scenario::select(all, &scenarios)?;
@@ -262,21 +266,13 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 .with_context(|| format!("cannot create {}", out_dir.display()))?;
             // From here on a signal ends the boot in progress and the results so far are written.
             signals::install()?;
-            let mut results = Vec::new();
+            let mut targets = Vec::new();
             for (i, kernel) in kernels.iter().enumerate() {
                 // One kernel: its consoles in the run folder itself; several: a folder each.
                 let kernel_dir = if kernels.len() == 1 {
                     out_dir.clone()
                 } else {
                     out_dir.join(format!("k{}-{}", i + 1, kernel.release))
-                };
-                let opts = runner::Options {
-                    append: append.clone(),
-                    live,
-                    out_dir: kernel_dir.clone(),
-                    deadline: Duration::from_secs(timeout),
-                    memory: memory.clone(),
-                    vng: cli.vng.clone(),
                 };
                 eprintln!(
                     "hogs: {} scenario(s) on Linux {} ({}), consoles in {}",
@@ -285,38 +281,36 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                     kernel.dir.display(),
                     kernel_dir.display()
                 );
-                let ran =
-                    Modules::build(root, kernel, &cache_dir(), Lint::None).and_then(|modules| {
-                        runner::run(kernel, &modules, &selected, &opts, |line| {
-                            eprintln!("{line}")
-                        })
-                    });
-                // One kernel that cannot run is that kernel's ERROR, not the end of the run.
-                let result = ran.unwrap_or_else(|e| {
-                    let why = Unrun::Kernel(format!("{e:#}").replace('\n', " "));
-                    eprintln!("hogs: {}", hogs::judge::unrun(&why).reasons.join("; "));
-                    runner::RunResult {
-                        kernel: kernel.release.clone(),
-                        kernel_dir: kernel.dir.clone(),
-                        append: append.clone(),
-                        out_dir: kernel_dir.clone(),
-                        wall_secs: 0.0,
-                        boots: Vec::new(),
-                        scenarios: selected
-                            .iter()
-                            .map(|s| runner::not_run(s, 0, &why))
-                            .collect(),
-                    }
+                // Hogs that do not build for one kernel make that kernel's scenarios ERROR.
+                let modules = Modules::build(root, kernel, &cache_dir(), Lint::None)
+                    .map_err(|e| format!("{e:#}").replace('\n', " "));
+                if let Err(e) = &modules {
+                    eprintln!("hogs: Linux {}: {e}", kernel.release);
+                }
+                targets.push(runner::Target {
+                    kernel,
+                    modules,
+                    out_dir: kernel_dir,
                 });
-                if kernels.len() > 1 {
+            }
+            let jobs = jobs.map_or_else(default_jobs, |j| j as usize);
+            let opts = runner::Options {
+                append: append.clone(),
+                live,
+                jobs: if live { 1 } else { jobs },
+                deadline: Duration::from_secs(timeout),
+                memory: memory.clone(),
+                vng: cli.vng.clone(),
+            };
+            let results = runner::run(&targets, &selected, &opts, &|line| eprintln!("{line}"));
+            if kernels.len() > 1 {
+                for result in &results {
                     // Each kernel's own results too, e.g. to compare one of them with another run.
-                    std::fs::create_dir_all(&kernel_dir)?;
                     std::fs::write(
-                        kernel_dir.join("results.json"),
-                        output::json(std::slice::from_ref(&result))?,
+                        result.out_dir.join("results.json"),
+                        output::json(std::slice::from_ref(result))?,
                     )?;
                 }
-                results.push(result);
             }
             let json_text = output::json(&results)?;
             std::fs::write(out_dir.join("results.json"), &json_text)?;
@@ -503,6 +497,11 @@ fn resolve_kernel(root: &Path, args: &KernelArgs) -> Result<Kernel> {
         );
     }
     Ok(kernels.remove(0))
+}
+
+/// One boot per host CPU.
+fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 fn cache_dir() -> PathBuf {

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::Serialize;
 
 use crate::guest::{Plan, Step};
@@ -30,7 +30,8 @@ pub struct Options {
     /// Extra kernel arguments for every boot (e.g. `nosoftlockup`, to check the suite goes red).
     pub append: Vec<String>,
     pub live: bool,
-    pub out_dir: PathBuf,
+    /// Boots at a time.
+    pub jobs: usize,
     /// Deadline for the whole run.
     pub deadline: Duration,
     pub memory: String,
@@ -109,174 +110,324 @@ pub fn group_boots(scenarios: &[Scenario]) -> Vec<Vec<&Scenario>> {
     boots
 }
 
+/// One kernel to run the scenarios on.
+pub struct Target<'a> {
+    pub kernel: &'a Kernel,
+    /// The hogs built for it, or why they could not be.
+    pub modules: std::result::Result<Modules, String>,
+    /// Its consoles, plans and results.
+    pub out_dir: PathBuf,
+}
+
+/// Seconds a boot takes beyond its scenarios: boot to the guest step, then shutting down (TCG,
+/// measured on these machines: 5-12 s to the guest step, 2 s after the last step).
+const BOOT_OVERHEAD_SECS: f64 = 12.0;
+
+/// The time a scenario is expected to take in its boot: a positive scenario ends once its
+/// reports are in (about its latency bound, plus the guest's grace), a control runs its full time.
+pub fn expected_secs(s: &Scenario) -> f64 {
+    let ends_early = !s.expect.is_empty() && s.expect.iter().all(|r| r.preempt.is_none());
+    let run = match s.latency_bound() {
+        Some(bound) if ends_early => bound + 1.0,
+        _ => s.wait_secs() as f64,
+    };
+    run + 1.0
+}
+
+fn boot_secs(group: &[&Scenario]) -> f64 {
+    BOOT_OVERHEAD_SECS + group.iter().map(|s| expected_secs(s)).sum::<f64>()
+}
+
+/// Splits shared boots that would dominate a run of `jobs` workers over `kernels` kernels: no
+/// boot takes much longer than a worker's fair share, unless a single scenario does.
+pub fn balance(groups: Vec<Vec<&Scenario>>, jobs: usize, kernels: usize) -> Vec<Vec<&Scenario>> {
+    let total: f64 = groups.iter().map(|g| boot_secs(g)).sum::<f64>() * kernels as f64;
+    let longest_single = groups
+        .iter()
+        .flatten()
+        .map(|s| boot_secs(&[s]))
+        .fold(0.0, f64::max);
+    let cap = (total / jobs.max(1) as f64).max(longest_single);
+    let mut out = Vec::new();
+    for group in groups {
+        let parts = ((boot_secs(&group) / cap).ceil() as usize).clamp(1, group.len());
+        // `parts` boots with about the same scenario time each, in the group's order.
+        let share = group.iter().map(|s| expected_secs(s)).sum::<f64>() / parts as f64;
+        let n = group.len();
+        let (mut chunk, mut filled, mut closed) = (Vec::new(), 0.0, 0);
+        for (i, s) in group.into_iter().enumerate() {
+            let boots_left = parts - closed;
+            let full = filled + expected_secs(s) / 2.0 > share;
+            if !chunk.is_empty() && boots_left > 1 && (full || n - i < boots_left) {
+                out.push(std::mem::take(&mut chunk));
+                filled = 0.0;
+                closed += 1;
+            }
+            filled += expected_secs(s);
+            chunk.push(s);
+        }
+        out.push(chunk);
+    }
+    out
+}
+
+/// A boot waiting for a worker.
+struct Job<'a> {
+    target: usize,
+    index: usize,
+    group: Vec<&'a Scenario>,
+    expected: f64,
+}
+
+/// What a finished job gave.
+struct Done {
+    target: usize,
+    index: usize,
+    boot: Option<BootResult>,
+    results: Vec<ScenarioResult>,
+}
+
+/// Runs every scenario on every target, up to `opts.jobs` boots at a time (longest expected
+/// first), and returns one result per target. Never fails: what cannot run is ERROR.
 pub fn run(
-    kernel: &Kernel,
-    modules: &Modules,
+    targets: &[Target],
     scenarios: &[Scenario],
     opts: &Options,
-    mut progress: impl FnMut(&str),
-) -> Result<RunResult> {
-    std::fs::create_dir_all(&opts.out_dir)
-        .with_context(|| format!("cannot create {}", opts.out_dir.display()))?;
-    let exe = std::env::current_exe().context("cannot find the hogs binary")?;
+    progress: &(dyn Fn(&str) + Sync),
+) -> Vec<RunResult> {
     let start = Instant::now();
-    let groups = group_boots(scenarios);
-    let mut result = RunResult {
-        kernel: kernel.release.clone(),
-        kernel_dir: kernel.dir.clone(),
-        append: opts.append.clone(),
-        out_dir: opts.out_dir.clone(),
-        wall_secs: 0.0,
-        boots: Vec::new(),
-        scenarios: Vec::new(),
-    };
-
-    for (index, group) in groups.iter().enumerate() {
-        let index = index + 1;
-        let left = opts.deadline.saturating_sub(start.elapsed());
-        let skipped = match signals::caught() {
-            Some(signal) => Some(Unrun::Interrupted(signal)),
-            None if left.is_zero() => Some(Unrun::DeadlinePassed),
-            None => None,
+    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("hogs"));
+    let groups = balance(group_boots(scenarios), opts.jobs, targets.len());
+    let mut jobs = Vec::new();
+    let mut done: Vec<Done> = Vec::new();
+    for (t, target) in targets.iter().enumerate() {
+        let broken = match (&target.modules, std::fs::create_dir_all(&target.out_dir)) {
+            (Err(e), _) => Some(Unrun::Kernel(e.clone())),
+            (_, Err(e)) => Some(Unrun::HostFault(format!(
+                "cannot create {}: {e}",
+                target.out_dir.display()
+            ))),
+            _ => None,
         };
-        if let Some(why) = skipped {
-            for s in group {
-                result.scenarios.push(not_run(s, index, &why));
-            }
-            continue;
-        }
-        match run_boot(
-            kernel,
-            modules,
-            group,
-            index,
-            groups.len(),
-            left,
-            &exe,
-            opts,
-            &mut progress,
-        ) {
-            Ok((boot, results)) => {
-                result.boots.push(boot);
-                result.scenarios.extend(results);
-            }
-            // The host could not run the boot at all (no vng, a full disk...): not the kernel's fault.
-            Err(e) => {
-                let why = Unrun::HostFault(format!("{e:#}").replace('\n', " "));
-                for s in group {
-                    let r = not_run(s, index, &why);
-                    progress(&format_result(&r));
-                    result.scenarios.push(r);
-                }
+        for (i, group) in groups.iter().enumerate() {
+            match &broken {
+                Some(why) => done.push(Done {
+                    target: t,
+                    index: i + 1,
+                    boot: None,
+                    results: group.iter().map(|s| not_run(s, i + 1, why)).collect(),
+                }),
+                None => jobs.push(Job {
+                    target: t,
+                    index: i + 1,
+                    group: group.clone(),
+                    expected: boot_secs(group),
+                }),
             }
         }
     }
-    result.wall_secs = start.elapsed().as_secs_f64();
-    Ok(result)
+    // Longest first, so the last boots to start are short ones.
+    jobs.sort_by(|a, b| b.expected.total_cmp(&a.expected));
+    jobs.reverse();
+    let boots_per_target = groups.len();
+    let queue = std::sync::Mutex::new(jobs);
+    let finished = std::sync::Mutex::new(done);
+    std::thread::scope(|scope| {
+        for _ in 0..opts.jobs.max(1) {
+            scope.spawn(|| loop {
+                let Some(job) = queue.lock().expect("queue lock").pop() else {
+                    return;
+                };
+                let target = &targets[job.target];
+                let left = opts.deadline.saturating_sub(start.elapsed());
+                let skipped = match signals::caught() {
+                    Some(signal) => Some(Unrun::Interrupted(signal)),
+                    None if left.is_zero() => Some(Unrun::DeadlinePassed),
+                    None => None,
+                };
+                let label = (targets.len() > 1).then(|| target.kernel.release.clone());
+                let result = match (skipped, &target.modules) {
+                    (Some(why), _) => Err(why),
+                    (None, Ok(modules)) => {
+                        let boot = BootJob {
+                            kernel: target.kernel,
+                            modules,
+                            out_dir: &target.out_dir,
+                            group: &job.group,
+                            index: job.index,
+                            boots: boots_per_target,
+                            left,
+                            exe: &exe,
+                            label: label.as_deref(),
+                        };
+                        boot.run(opts, progress)
+                            .map_err(|e| Unrun::HostFault(format!("{e:#}").replace('\n', " ")))
+                    }
+                    (None, Err(e)) => Err(Unrun::Kernel(e.clone())),
+                };
+                let (boot, results) = match result {
+                    Ok((boot, results)) => (Some(boot), results),
+                    Err(why) => {
+                        let results: Vec<ScenarioResult> = job
+                            .group
+                            .iter()
+                            .map(|s| not_run(s, job.index, &why))
+                            .collect();
+                        for r in &results {
+                            progress(&format_result(r, label.as_deref()));
+                        }
+                        (None, results)
+                    }
+                };
+                finished.lock().expect("results lock").push(Done {
+                    target: job.target,
+                    index: job.index,
+                    boot,
+                    results,
+                });
+            });
+        }
+    });
+    let mut done = finished.into_inner().expect("results lock");
+    done.sort_by_key(|d| (d.target, d.index));
+    let wall_secs = start.elapsed().as_secs_f64();
+    targets
+        .iter()
+        .enumerate()
+        .map(|(t, target)| {
+            let mut result = RunResult {
+                kernel: target.kernel.release.clone(),
+                kernel_dir: target.kernel.dir.clone(),
+                append: opts.append.clone(),
+                out_dir: target.out_dir.clone(),
+                wall_secs,
+                boots: Vec::new(),
+                scenarios: Vec::new(),
+            };
+            for d in done.iter_mut().filter(|d| d.target == t) {
+                result.boots.extend(d.boot.take());
+                result.scenarios.append(&mut d.results);
+            }
+            result
+        })
+        .collect()
 }
 
-/// Runs one boot and judges its scenarios.
-#[allow(clippy::too_many_arguments)]
-fn run_boot(
-    kernel: &Kernel,
-    modules: &Modules,
-    group: &[&Scenario],
+/// One boot to run: which kernel, which scenarios, where its files go.
+struct BootJob<'a> {
+    kernel: &'a Kernel,
+    modules: &'a Modules,
+    out_dir: &'a Path,
+    group: &'a [&'a Scenario],
     index: usize,
     boots: usize,
     left: Duration,
-    exe: &Path,
-    opts: &Options,
-    progress: &mut impl FnMut(&str),
-) -> Result<(BootResult, Vec<ScenarioResult>)> {
-    let names: Vec<String> = group.iter().map(|s| s.name.clone()).collect();
-    let steps = group
-        .iter()
-        .map(|s| {
-            Ok(Step {
-                scenario: s.name.clone(),
-                module: modules.path(&s.module)?,
-                params: s.param_string(),
-                wait_secs: s.wait_secs(),
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let own_deadline = BOOT_ALLOWANCE
-        + steps
+    exe: &'a Path,
+    /// The kernel, in progress lines, when several run at once.
+    label: Option<&'a str>,
+}
+
+impl BootJob<'_> {
+    /// Runs the boot and judges its scenarios.
+    fn run(
+        &self,
+        opts: &Options,
+        progress: &(dyn Fn(&str) + Sync),
+    ) -> Result<(BootResult, Vec<ScenarioResult>)> {
+        let (group, index, exe) = (self.group, self.index, self.exe);
+        let names: Vec<String> = group.iter().map(|s| s.name.clone()).collect();
+        let steps = group
             .iter()
-            .map(|s| Duration::from_secs(s.wait_secs) + STEP_ALLOWANCE)
-            .sum::<Duration>();
-    let plan_path = opts.out_dir.join(format!("boot-{index}.plan.json"));
-    std::fs::write(&plan_path, serde_json::to_vec_pretty(&Plan { steps })?)?;
-    let mut kernel_args = group[0].kernel_args();
-    kernel_args.extend(opts.append.iter().cloned());
-    let boot = vm::Boot {
-        vng: &opts.vng,
-        hogs: exe,
-        kernel_dir: &kernel.dir,
-        cpus: group[0].cpus,
-        memory: &opts.memory,
-        kernel_args: kernel_args.clone(),
-        exec: format!(
-            "{} guest --plan {}",
-            shell_quote(exe),
-            shell_quote(&plan_path)
-        ),
-        deadline: own_deadline.min(left),
-    };
-    progress(&format!(
-        "boot {index}/{boots}: {} ({} vCPUs, {})",
-        names.join(", "),
-        boot.cpus,
-        kernel_args.join(" ")
-    ));
-    let console_log = opts.out_dir.join(format!("boot-{index}.console.log"));
-    let boot_start = Instant::now();
-    let mut ready_at = None;
-    let mut live = opts.live.then(Live::new);
-    let ended = boot.run(&console_log, signals::caught, |stream, line| {
-        if ready_at.is_none() && line.contains(crate::protocol::TAG) {
-            ready_at = Some(boot_start.elapsed());
-        }
+            .map(|s| {
+                Ok(Step {
+                    scenario: s.name.clone(),
+                    module: self.modules.path(&s.module)?,
+                    params: s.param_string(),
+                    wait_secs: s.wait_secs(),
+                    expect: s.expect.clone(),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let own_deadline = BOOT_ALLOWANCE
+            + steps
+                .iter()
+                .map(|s| Duration::from_secs(s.wait_secs) + STEP_ALLOWANCE)
+                .sum::<Duration>();
+        let plan_path = self.out_dir.join(format!("boot-{index}.plan.json"));
+        std::fs::write(&plan_path, serde_json::to_vec_pretty(&Plan { steps })?)?;
+        let mut kernel_args = group[0].kernel_args();
+        kernel_args.extend(opts.append.iter().cloned());
+        let boot = vm::Boot {
+            vng: &opts.vng,
+            hogs: exe,
+            kernel_dir: &self.kernel.dir,
+            cpus: group[0].cpus,
+            memory: &opts.memory,
+            kernel_args: kernel_args.clone(),
+            exec: format!(
+                "{} guest --plan {}",
+                shell_quote(exe),
+                shell_quote(&plan_path)
+            ),
+            deadline: own_deadline.min(self.left),
+        };
+        let on = self.label.map_or(String::new(), |k| format!(" on {k}"));
+        progress(&format!(
+            "boot {index}/{}{on}: {} ({} vCPUs, {})",
+            self.boots,
+            names.join(", "),
+            boot.cpus,
+            kernel_args.join(" ")
+        ));
+        let console_log = self.out_dir.join(format!("boot-{index}.console.log"));
+        let boot_start = Instant::now();
+        let mut ready_at = None;
+        let mut live = opts.live.then(Live::new);
+        let ended = boot.run(&console_log, signals::caught, |stream, line| {
+            if ready_at.is_none() && line.contains(crate::protocol::TAG) {
+                ready_at = Some(boot_start.elapsed());
+            }
+            if let Some(live) = live.as_mut() {
+                live.line(stream, line);
+            }
+        })?;
         if let Some(live) = live.as_mut() {
-            live.line(stream, line);
+            live.finish();
         }
-    })?;
-    if let Some(live) = live.as_mut() {
-        live.finish();
-    }
-    let record = record::read(
-        &ended.console,
-        Ending {
-            exit: ended.exit,
+        let record = record::read(
+            &ended.console,
+            Ending {
+                exit: ended.exit,
+                timed_out: ended.timed_out,
+                interrupted: ended.interrupted,
+                survivors: ended.survivors.clone(),
+            },
+        );
+        let verdicts = judge::judge_boot(group, &record);
+        let results = group
+            .iter()
+            .zip(verdicts)
+            .map(|(scenario, verdict)| {
+                let r = scenario_result(scenario, index, verdict, record.preempt);
+                progress(&format_result(&r, self.label));
+                r
+            })
+            .collect();
+        let boot = BootResult {
+            index,
+            scenarios: names,
+            cpus: boot.cpus,
+            cmdline: kernel_args,
+            boot_secs: ready_at.map(|d| d.as_secs_f64()),
+            wall_secs: ended.wall.as_secs_f64(),
+            exit: ended.exit.to_string(),
             timed_out: ended.timed_out,
-            interrupted: ended.interrupted,
-            survivors: ended.survivors.clone(),
-        },
-    );
-    let verdicts = judge::judge_boot(group, &record);
-    let results = group
-        .iter()
-        .zip(verdicts)
-        .map(|(scenario, verdict)| {
-            let r = scenario_result(scenario, index, verdict, record.preempt);
-            progress(&format_result(&r));
-            r
-        })
-        .collect();
-    let boot = BootResult {
-        index,
-        scenarios: names,
-        cpus: boot.cpus,
-        cmdline: kernel_args,
-        boot_secs: ready_at.map(|d| d.as_secs_f64()),
-        wall_secs: ended.wall.as_secs_f64(),
-        exit: ended.exit.to_string(),
-        timed_out: ended.timed_out,
-        survivors: ended.survivors,
-        preempt: record.preempt,
-        console_log,
-    };
-    Ok((boot, results))
+            survivors: ended.survivors,
+            preempt: record.preempt,
+            console_log,
+        };
+        Ok((boot, results))
+    }
 }
 
 fn scenario_result(
@@ -304,14 +455,15 @@ pub fn not_run(s: &Scenario, boot: usize, why: &Unrun) -> ScenarioResult {
     scenario_result(s, boot, judge::unrun(why), None)
 }
 
-/// One line per result for the progress display.
-pub fn format_result(r: &ScenarioResult) -> String {
+/// One line per result for the progress display (with the kernel when several run at once).
+pub fn format_result(r: &ScenarioResult, kernel: Option<&str>) -> String {
     let latency = match (r.latency_secs, r.latency_bound_secs) {
         (Some(l), Some(b)) => format!(" (detected after {l:.1} s, bound {b:.1} s)"),
         _ => String::new(),
     };
+    let on = kernel.map_or(String::new(), |k| format!(" [{k}]"));
     let mut s = format!(
-        "{:<7} {}{latency}",
+        "{:<7} {}{on}{latency}",
         format!("{:?}", r.outcome).to_uppercase(),
         r.name
     );
@@ -362,5 +514,27 @@ mod tests {
             .map(|b| b.iter().map(|s| s.name.as_str()).collect())
             .collect();
         assert_eq!(names, [vec!["a", "c"], vec!["b"], vec!["p"], vec!["q"]]);
+    }
+
+    #[test]
+    fn balance_splits_only_boots_that_would_dominate() {
+        let all: Vec<Scenario> = (0..6)
+            .map(|i| scenario(&format!("s{i}"), "x=1", false))
+            .collect();
+        let groups = || group_boots(&all);
+        let sizes = |g: Vec<Vec<&Scenario>>| g.iter().map(Vec::len).collect::<Vec<_>>();
+        // One worker: sharing a boot is cheapest, nothing is split.
+        assert_eq!(sizes(balance(groups(), 1, 1)), [6]);
+        // Two workers: two boots of about half the work each.
+        assert_eq!(sizes(balance(groups(), 2, 1)), [3, 3]);
+        // Two kernels share two workers: each kernel's boot stays whole.
+        assert_eq!(sizes(balance(groups(), 2, 2)), [6]);
+        // Every scenario is in exactly one boot, in order.
+        let names: Vec<&str> = balance(groups(), 4, 1)
+            .into_iter()
+            .flatten()
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(names, ["s0", "s1", "s2", "s3", "s4", "s5"]);
     }
 }

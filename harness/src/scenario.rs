@@ -66,6 +66,15 @@ impl<'de> Deserialize<'de> for KindPattern {
     }
 }
 
+impl Serialize for KindPattern {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            KindPattern::Any => s.serialize_str("any"),
+            KindPattern::Kind(k) => s.serialize_str(k.as_str()),
+        }
+    }
+}
+
 impl KindPattern {
     fn matches(self, kind: Kind) -> bool {
         match self {
@@ -84,8 +93,9 @@ impl fmt::Display for KindPattern {
     }
 }
 
-/// Which reports a rule is about. Every field left out matches anything.
-#[derive(Debug, Clone, Deserialize)]
+/// Which reports a rule is about. Every field left out matches anything. Serialized into the
+/// guest's plan, so the guest can tell when a scenario's expectations are met.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     pub kind: KindPattern,
@@ -117,7 +127,14 @@ fn one() -> usize {
 
 mod serde_regex_opt {
     use regex::Regex;
-    use serde::{Deserialize, Deserializer};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(re: &Option<Regex>, s: S) -> Result<S::Ok, S::Error> {
+        match re {
+            Some(re) => s.serialize_some(re.as_str()),
+            None => s.serialize_none(),
+        }
+    }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Regex>, D::Error> {
         let pattern: Option<String> = Option::deserialize(d)?;
