@@ -5,6 +5,9 @@ set -euo pipefail
 
 BINDGEN_VERSION=0.73.2
 VIRTME_NG_VERSION=1.42
+# The readers the test command checks our outputs with (KernelCI's validator, a JSON Schema
+# validator, an independent JUnit reader).
+PYTHON_CHECKERS=(kcidb-io==141 jsonschema==4.26.0 junitparser==5.0.3)
 
 # Why each package is here (DESIGN.md has the measurements behind these choices):
 DEBIAN_PACKAGES=(
@@ -28,7 +31,7 @@ for p in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
-  say "[1/3] installing Debian packages: ${missing[*]}"
+  say "[1/4] installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q >/dev/null || die "apt-get update failed"
   if ! apt-get install -y -q --no-install-recommends "${missing[@]}" >/tmp/hogs-setup-apt.log 2>&1; then
@@ -40,29 +43,42 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   changed=1
 else
-  say "[1/3] Debian packages: all ${#DEBIAN_PACKAGES[@]} present"
+  say "[1/4] Debian packages: all ${#DEBIAN_PACKAGES[@]} present"
 fi
 
 if [ "$(bindgen --version 2>/dev/null)" != "bindgen $BINDGEN_VERSION" ]; then
-  say "[2/3] installing bindgen-cli $BINDGEN_VERSION with cargo (a few minutes)"
+  say "[2/4] installing bindgen-cli $BINDGEN_VERSION with cargo (a few minutes)"
   cargo install --locked --quiet bindgen-cli --version "$BINDGEN_VERSION" ||
     die "could not install crate 'bindgen-cli' $BINDGEN_VERSION"
   changed=1
 else
-  say "[2/3] bindgen-cli $BINDGEN_VERSION present"
+  say "[2/4] bindgen-cli $BINDGEN_VERSION present"
 fi
 
 if [ "$(pip3 show virtme-ng 2>/dev/null | sed -n 's/^Version: //p')" != "$VIRTME_NG_VERSION" ]; then
-  say "[3/3] installing virtme-ng $VIRTME_NG_VERSION with pip"
+  say "[3/4] installing virtme-ng $VIRTME_NG_VERSION with pip"
   pip3 install --quiet --disable-pip-version-check "virtme-ng==$VIRTME_NG_VERSION" >/tmp/hogs-setup-pip.log 2>&1 ||
     die "could not install PyPI package 'virtme-ng' $VIRTME_NG_VERSION (log: /tmp/hogs-setup-pip.log)"
   hash -r
   changed=1
 else
-  say "[3/3] virtme-ng $VIRTME_NG_VERSION present"
+  say "[3/4] virtme-ng $VIRTME_NG_VERSION present"
 fi
 
 command -v vng >/dev/null || die "virtme-ng is installed but 'vng' is not on PATH"
+
+missing=()
+for spec in "${PYTHON_CHECKERS[@]}"; do
+  [ "$(pip3 show "${spec%%==*}" 2>/dev/null | sed -n 's/^Version: //p')" = "${spec##*==}" ] || missing+=("$spec")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "[4/4] installing the output checkers with pip: ${missing[*]}"
+  pip3 install --quiet --disable-pip-version-check "${missing[@]}" >>/tmp/hogs-setup-pip.log 2>&1 ||
+    die "could not install ${missing[*]} from PyPI (log: /tmp/hogs-setup-pip.log)"
+  changed=1
+else
+  say "[4/4] output checkers present (${PYTHON_CHECKERS[*]})"
+fi
 
 if [ $changed = 0 ]; then
   say "nothing to do: everything is already installed"

@@ -46,10 +46,32 @@ $hogs boot-check --kernel 7.3
 phase "suite: every scenario on both kernels in one run, real boots"
 rm -rf "$results/suite"
 $hogs run --kernel 6.12 --kernel 7.3 --out "$results/suite" --ktap --junit "$results/junit.xml" \
-  --json "$results/results.json"
+  --json "$results/results.json" --kcidb "$results/kcidb.json" | tee "$results/suite.ktap"
+
+phase "outputs: KTAP by kunit.py parse, JSON by the schema, KCIDB by kcidb-io, JUnit by junitparser"
+kunit=${HOGS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hogs}/src/linux-source-6.12/tools/testing/kunit/kunit.py
+python3 scripts/validate_outputs.py --results "$results/results.json" --kcidb "$results/kcidb.json" \
+  --junit "$results/junit.xml" --ktap "$results/suite.ktap" --kunit "$kunit"
 
 phase "compare: 6.12 and 7.3 side by side (every verdict the same)"
 $hogs compare "$results/results.json"
+
+phase "shards: --shard 1/2 and 2/2 merged give the verdicts of the unsplit run"
+few=(bare-metal-refusal polite-control busy-loop-preempt-full nopreempt-loop-preempt-full)
+for i in 1 2; do
+  rm -rf "$results/shard$i"
+  $hogs run "${few[@]}" --shard $i/2 --out "$results/shard$i" --json "$results/shard$i.json"
+done
+python3 -c 'import json, sys
+boots = [{b["index"] for r in json.load(open(f))["runs"] for b in r["boots"]} for f in sys.argv[1:]]
+assert all(boots) and not boots[0] & boots[1], f"shards must split the boots: {boots}"
+print(f"shards: boots {sorted(boots[0])} and {sorted(boots[1])}")' "$results/shard1.json" "$results/shard2.json"
+$hogs merge "$results/shard1.json" "$results/shard2.json" --json "$results/merged.json" \
+  --kcidb "$results/merged.kcidb.json" --junit "$results/merged.xml"
+python3 scripts/validate_outputs.py --results "$results/merged.json" --kcidb "$results/merged.kcidb.json" \
+  --junit "$results/merged.xml"
+$hogs compare "$results"/suite/k1-6.12.*/results.json "$results/merged.json" \
+  $(printf -- '--only %s ' "${few[@]}")
 
 phase "red check: nosoftlockup must fail exactly the scenarios that expect soft lockups"
 set +e

@@ -4,42 +4,20 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
-use serde::Deserialize;
+use anyhow::{bail, Result};
 
-use crate::judge::Outcome;
+use crate::results::{self, RunResult, ScenarioResult};
 
-/// One side of the comparison, read from a `hogs run --json` file (or a run's results.json).
-#[derive(Debug, Clone, Deserialize)]
-pub struct Side {
-    pub kernel: String,
-    #[serde(default)]
-    pub append: Vec<String>,
-    pub scenarios: Vec<SideScenario>,
-}
+/// One side of the comparison: a run read from a results file.
+pub type Side = RunResult;
+type SideScenario = ScenarioResult;
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct SideScenario {
-    pub name: String,
-    pub outcome: Outcome,
-    pub latency_secs: Option<f64>,
-    #[serde(default)]
-    pub reasons: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Results {
-    runs: Vec<Side>,
-}
-
-impl Side {
-    /// "6.12.117" or "6.12.117 +nosoftlockup".
-    pub fn label(&self) -> String {
-        if self.append.is_empty() {
-            self.kernel.clone()
-        } else {
-            format!("{} +{}", self.kernel, self.append.join(" +"))
-        }
+/// "6.12.117" or "6.12.117 +nosoftlockup".
+fn label(side: &Side) -> String {
+    if side.append.is_empty() {
+        side.kernel.clone()
+    } else {
+        format!("{} +{}", side.kernel, side.append.join(" +"))
     }
 }
 
@@ -48,12 +26,7 @@ impl Side {
 pub fn load(files: &[&Path]) -> Result<(Side, Side)> {
     let mut sides = Vec::new();
     for file in files {
-        let text = std::fs::read_to_string(file)
-            .with_context(|| format!("cannot read {}", file.display()))?;
-        let results: Results = serde_json::from_str(&text).with_context(|| {
-            format!("{} is not a `hogs run --json` result file", file.display())
-        })?;
-        sides.extend(results.runs);
+        sides.extend(results::read(file)?.runs);
     }
     match <[Side; 2]>::try_from(sides) {
         Ok([a, b]) => Ok((a, b)),
@@ -112,7 +85,7 @@ pub fn table(a: &Side, b: &Side, only: &[String]) -> (String, bool) {
     if !only.is_empty() {
         names = only.iter().map(String::as_str).collect();
     }
-    let (la, lb) = (format!("A: {}", a.label()), format!("B: {}", b.label()));
+    let (la, lb) = (format!("A: {}", label(a)), format!("B: {}", label(b)));
     let mut out = String::new();
     let _ = writeln!(out, "{:<30} {:<24} {:<24} change", "scenario", la, lb);
     let (mut verdicts, mut latencies) = (0, 0);
@@ -151,18 +124,32 @@ pub fn table(a: &Side, b: &Side, only: &[String]) -> (String, bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::judge::Outcome;
 
     fn side(kernel: &str, append: &[&str], scenarios: &[(&str, Outcome, Option<f64>)]) -> Side {
         Side {
             kernel: kernel.into(),
+            kernel_dir: "/k".into(),
             append: append.iter().map(|s| s.to_string()).collect(),
+            dir: ".".into(),
+            wall_secs: 0.0,
+            shard: None,
+            boots: vec![],
             scenarios: scenarios
                 .iter()
                 .map(|(n, o, l)| SideScenario {
                     name: n.to_string(),
+                    summary: String::new(),
+                    boot: 1,
                     outcome: *o,
-                    latency_secs: *l,
                     reasons: vec![],
+                    expectations: vec![],
+                    latency_secs: *l,
+                    latency_bound_secs: None,
+                    duration_secs: None,
+                    preempt: None,
+                    reports: vec![],
+                    excerpt: String::new(),
                 })
                 .collect(),
         }
@@ -271,7 +258,7 @@ mod tests {
     fn needs_exactly_two_runs() {
         let dir = tempfile::tempdir().unwrap();
         let one = dir.path().join("one.json");
-        std::fs::write(&one, r#"{"runs":[{"kernel":"6.12.117","scenarios":[]}]}"#).unwrap();
+        std::fs::write(&one, results::to_json(&[side("6.12.117", &[], &[])])).unwrap();
         let err = load(&[&one]).unwrap_err().to_string();
         assert!(
             err.starts_with("compare needs exactly two runs, the files hold 1"),
@@ -283,6 +270,6 @@ mod tests {
         assert!(load(&[&bad])
             .unwrap_err()
             .to_string()
-            .contains("is not a `hogs run --json` result file"));
+            .contains("is not a `hogs run --json` results file"));
     }
 }

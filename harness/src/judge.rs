@@ -28,7 +28,9 @@ use crate::record::{signal_name, BootRecord, Stamped};
 use crate::report::Report;
 use crate::scenario::{Preempt, Rule, Scenario};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Outcome {
     Pass,
@@ -52,6 +54,10 @@ pub struct Verdict {
     pub latency_secs: Option<f64>,
     /// The reports in the scenario's window.
     pub reports: Vec<Report>,
+    /// The scenario's console lines, first and last, when it started.
+    pub window: Option<(usize, usize)>,
+    /// Seconds from the scenario's start to its end (kernel clock), when it started.
+    pub duration_secs: Option<f64>,
 }
 
 /// Reasons gathered for one scenario; the worst outcome among them wins.
@@ -79,6 +85,8 @@ impl Findings {
             expectations,
             latency_secs,
             reports,
+            window: None,
+            duration_secs: None,
         }
     }
 }
@@ -311,7 +319,12 @@ fn judge_scenario(scenario: &Scenario, record: &BootRecord, begin: &Stamped) -> 
         );
     }
     let latency = latency(scenario, record, begin, &reports);
-    f.verdict(expectations, latency, reports)
+    let last = end.min(record.lines.len());
+    Verdict {
+        window: Some((begin.line, last)),
+        duration_secs: begin.time.zip(record.time_at(last)).map(|(b, e)| e - b),
+        ..f.verdict(expectations, latency, reports)
+    }
 }
 
 /// Each CPU the scenario names must have seen its hog start (`<module>: hogging CPU N`).

@@ -15,6 +15,7 @@ pub mod output;
 pub mod protocol;
 pub mod record;
 pub mod report;
+pub mod results;
 pub mod runner;
 pub mod scenario;
 pub mod signals;

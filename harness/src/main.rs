@@ -12,6 +12,7 @@ use hogs::kernel::Kernel;
 use hogs::modules::{Lint, Modules};
 use hogs::protocol::{BootFacts, Event};
 use hogs::record::{self, Ending};
+use hogs::results::{self, RunResult};
 use hogs::{compare, guest, output, report, runner, scenario, signals, vm};
 
 /// The kernel series the suite runs on when none is named.
@@ -97,7 +98,34 @@ enum Cmd {
         /// keeps about one host CPU busy).
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
         jobs: Option<u32>,
+        /// Run only shard I of N of the boots (1-based), for a CI matrix; `hogs merge` joins the
+        /// shards' results. Every shard must get the same other arguments.
+        #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+        shard: Option<(usize, usize)>,
+        /// Write the results as KCIDB v5 JSON (KernelCI) here.
+        #[arg(long, value_name = "FILE")]
+        kcidb: Option<PathBuf>,
     },
+    /// Join the results of shards (`hogs run --shard I/N --json FILE`) into whole runs, and write
+    /// them as any output `run` writes. Exits 1 unless every scenario passed.
+    Merge {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Write the merged results as JSON here.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        /// Write JUnit XML here.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        /// Write KCIDB v5 JSON here.
+        #[arg(long, value_name = "FILE")]
+        kcidb: Option<PathBuf>,
+        /// Print KTAP v1 on stdout.
+        #[arg(long)]
+        ktap: bool,
+    },
+    /// Print the JSON Schema of results files (schema/results.schema.json).
+    Schema,
     /// Print the lockup reports found in a console log (a file, or - for stdin).
     Check {
         file: PathBuf,
@@ -254,6 +282,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             timeout,
             memory,
             jobs,
+            shard,
+            kcidb,
         } => {
             let all = scenario::load_dir(&scenario_dir)?;
             let selected = scenario::select(all, &scenarios)?;
@@ -287,10 +317,16 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 if let Err(e) = &modules {
                     eprintln!("hogs: Linux {}: {e}", kernel.release);
                 }
+                let dir = if kernels.len() == 1 {
+                    ".".to_owned()
+                } else {
+                    format!("k{}-{}", i + 1, kernel.release)
+                };
                 targets.push(runner::Target {
                     kernel,
                     modules,
                     out_dir: kernel_dir,
+                    dir,
                 });
             }
             let jobs = jobs.map_or_else(default_jobs, |j| j as usize);
@@ -301,30 +337,33 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 deadline: Duration::from_secs(timeout),
                 memory: memory.clone(),
                 vng: cli.vng.clone(),
+                shard,
             };
             let results = runner::run(&targets, &selected, &opts, &|line| eprintln!("{line}"));
             if kernels.len() > 1 {
-                for result in &results {
+                for (target, result) in targets.iter().zip(&results) {
                     // Each kernel's own results too, e.g. to compare one of them with another run.
+                    let own = RunResult {
+                        dir: ".".into(),
+                        ..result.clone()
+                    };
                     std::fs::write(
-                        result.out_dir.join("results.json"),
-                        output::json(std::slice::from_ref(result))?,
+                        target.out_dir.join("results.json"),
+                        results::to_json(std::slice::from_ref(&own)),
                     )?;
                 }
             }
-            let json_text = output::json(&results)?;
-            std::fs::write(out_dir.join("results.json"), &json_text)?;
-            if let Some(path) = json {
-                std::fs::write(&path, &json_text)
-                    .with_context(|| format!("cannot write {}", path.display()))?;
-            }
-            if let Some(path) = junit {
-                std::fs::write(&path, output::junit(&results)?)
-                    .with_context(|| format!("cannot write {}", path.display()))?;
-            }
-            if ktap {
-                print!("{}", output::ktap(&results));
-            }
+            std::fs::write(out_dir.join("results.json"), results::to_json(&results))?;
+            let run_id = out_dir
+                .file_name()
+                .map_or("run".to_owned(), |n| n.to_string_lossy().into_owned());
+            let outputs = Outputs {
+                json,
+                junit,
+                kcidb,
+                ktap,
+            };
+            outputs.write(&results, &run_id)?;
             for result in &results {
                 print_summary(result);
             }
@@ -336,16 +375,76 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 );
                 return Ok(ExitCode::from(128 + signal as u8));
             }
-            Ok(if results.iter().all(|r| r.passed()) {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
+            Ok(verdict_code(&results))
+        }
+        Cmd::Merge {
+            files,
+            json,
+            junit,
+            kcidb,
+            ktap,
+        } => {
+            let mut parts = Vec::new();
+            for file in &files {
+                parts.extend(results::read(file)?.runs);
+            }
+            let merged = results::merge(parts)?;
+            let outputs = Outputs {
+                json,
+                junit,
+                kcidb,
+                ktap,
+            };
+            outputs.write(&merged, "merged")?;
+            for result in &merged {
+                print_summary(result);
+            }
+            Ok(verdict_code(&merged))
+        }
+        Cmd::Schema => {
+            print!("{}", results::schema());
+            Ok(ExitCode::SUCCESS)
         }
     }
 }
 
-fn print_summary(result: &runner::RunResult) {
+/// Where the results go besides the run folder.
+struct Outputs {
+    json: Option<PathBuf>,
+    junit: Option<PathBuf>,
+    kcidb: Option<PathBuf>,
+    ktap: bool,
+}
+
+impl Outputs {
+    fn write(&self, runs: &[RunResult], run_id: &str) -> Result<()> {
+        let write = |path: &Option<PathBuf>, text: String| -> Result<()> {
+            if let Some(path) = path {
+                std::fs::write(path, text)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+            }
+            Ok(())
+        };
+        write(&self.json, results::to_json(runs))?;
+        write(&self.junit, output::junit(runs)?)?;
+        write(&self.kcidb, output::kcidb(runs, run_id))?;
+        if self.ktap {
+            print!("{}", output::ktap(runs));
+        }
+        Ok(())
+    }
+}
+
+/// 0 when every scenario passed, else 1.
+fn verdict_code(runs: &[RunResult]) -> ExitCode {
+    if runs.iter().all(|r| r.passed()) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn print_summary(result: &RunResult) {
     let count = |o| result.scenarios.iter().filter(|s| s.outcome == o).count();
     use hogs::judge::Outcome::*;
     for b in &result.boots {
@@ -497,6 +596,17 @@ fn resolve_kernel(root: &Path, args: &KernelArgs) -> Result<Kernel> {
         );
     }
     Ok(kernels.remove(0))
+}
+
+/// `I/N` with 1 <= I <= N.
+fn parse_shard(text: &str) -> std::result::Result<(usize, usize), String> {
+    let parsed = text
+        .split_once('/')
+        .and_then(|(i, n)| Some((i.parse::<usize>().ok()?, n.parse::<usize>().ok()?)));
+    match parsed {
+        Some((i, n)) if (1..=n).contains(&i) => Ok((i, n)),
+        _ => Err(format!("`{text}` is not a shard I/N with 1 <= I <= N")),
+    }
 }
 
 /// One boot per host CPU.

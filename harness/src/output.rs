@@ -1,4 +1,6 @@
-//! Machine-readable results: KTAP v1 (as kselftest prints it), JUnit XML, JSON.
+//! The outputs CI systems read, each from the results types ([`crate::results`]): KTAP v1 as
+//! kselftest and KUnit print it, JUnit XML, KCIDB v5 JSON (KernelCI). The JSON results file
+//! itself is [`crate::results::to_json`].
 
 use std::fmt::Write as _;
 
@@ -6,7 +8,7 @@ use anyhow::Result;
 use quick_junit::{NonSuccessKind, Report as JunitReport, TestCase, TestCaseStatus, TestSuite};
 
 use crate::judge::Outcome;
-use crate::runner::RunResult;
+use crate::results::RunResult;
 
 /// KTAP v1: one kernel gives a flat list of scenarios; several give one subtest per kernel.
 pub fn ktap(runs: &[RunResult]) -> String {
@@ -27,12 +29,8 @@ pub fn ktap(runs: &[RunResult]) -> String {
     }
 }
 
-/// "6.12.117", or "6.12.117+nosoftlockup" when arguments were appended.
 fn run_label(run: &RunResult) -> String {
-    std::iter::once(run.kernel.clone())
-        .chain(run.append.iter().cloned())
-        .collect::<Vec<_>>()
-        .join("+")
+    run.label()
 }
 
 fn ktap_run(run: &RunResult, indent: &str) -> String {
@@ -48,8 +46,7 @@ fn ktap_run(run: &RunResult, indent: &str) -> String {
     }
     line(format!(
         "# hogs on Linux {} ({})",
-        run.kernel,
-        run.kernel_dir.display()
+        run.kernel, run.kernel_dir
     ));
     if !run.append.is_empty() {
         line(format!(
@@ -102,24 +99,28 @@ pub fn junit(runs: &[RunResult]) -> Result<String> {
 fn junit_suite(run: &RunResult) -> TestSuite {
     let mut suite = TestSuite::new(format!("hogs on Linux {}", run_label(run)));
     for r in &run.scenarios {
-        let status = match r.outcome {
+        let mut status = match r.outcome {
             Outcome::Pass => TestCaseStatus::success(),
-            Outcome::Fail => {
-                let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                st.set_message(r.reasons.first().cloned().unwrap_or_default());
-                st.set_description(r.reasons.join("\n"));
-                st
-            }
+            Outcome::Fail => TestCaseStatus::non_success(NonSuccessKind::Failure),
             Outcome::Timeout | Outcome::Error => {
                 let mut st = TestCaseStatus::non_success(NonSuccessKind::Error);
                 st.set_type(format!("{:?}", r.outcome).to_uppercase());
-                st.set_message(r.reasons.first().cloned().unwrap_or_default());
-                st.set_description(r.reasons.join("\n"));
                 st
             }
         };
+        if r.outcome != Outcome::Pass {
+            status.set_message(r.reasons.join("; "));
+            status.set_description(r.reasons.join("\n"));
+        }
         let mut case = TestCase::new(r.name.clone(), status);
         case.set_classname(format!("hogs.{}", run.kernel));
+        if let Some(d) = r.duration_secs {
+            case.set_time(std::time::Duration::from_secs_f64(d.max(0.0)));
+        }
+        // The scenario's console, so a CI page shows the report without the artifacts.
+        if !r.excerpt.is_empty() {
+            case.set_system_out(r.excerpt.clone());
+        }
         if let Some(l) = r.latency_secs {
             case.add_property(quick_junit::Property::new(
                 "latency_secs",
@@ -137,19 +138,93 @@ fn junit_suite(run: &RunResult) -> TestSuite {
     suite
 }
 
-/// JSON: `{"runs": [one result per kernel]}`, which `hogs compare` reads back.
-pub fn json(runs: &[RunResult]) -> Result<String> {
-    Ok(serde_json::to_string_pretty(
-        &serde_json::json!({ "runs": runs }),
-    )?)
+/// KCIDB v5.3 (KernelCI's common database): a checkout and a build per kernel, a test per
+/// scenario, with the detection latency as the test's `number` and its console as log excerpt.
+/// `run_id` makes the ids unique per run (e.g. the run folder's name).
+pub fn kcidb(runs: &[RunResult], run_id: &str) -> String {
+    use serde_json::json;
+    let id = |s: &str| {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect::<String>()
+    };
+    let (mut checkouts, mut builds, mut tests) = (Vec::new(), Vec::new(), Vec::new());
+    for run in runs {
+        let label = id(&run_label(run));
+        let checkout = format!("hogs:{}:{label}", id(run_id));
+        let build = format!("{checkout}:build");
+        if !checkouts
+            .iter()
+            .any(|c: &serde_json::Value| c["id"] == checkout.as_str())
+        {
+            checkouts.push(json!({
+                "id": checkout,
+                "origin": "hogs",
+                "comment": format!("Linux {}", run.kernel),
+                "valid": true,
+            }));
+            builds.push(json!({
+                "id": build,
+                "checkout_id": checkout,
+                "origin": "hogs",
+                "architecture": "x86_64",
+                "config_name": "hogs",
+                "comment": format!("Linux {} ({})", run.kernel, run.kernel_dir),
+                "status": "PASS",
+            }));
+        }
+        for r in &run.scenarios {
+            let mut test = json!({
+                "id": format!("{build}:{}", id(&r.name)),
+                "build_id": build,
+                "origin": "hogs",
+                "path": format!("hogs.{}", id(&r.name).replace('.', "_")),
+                "comment": r.summary,
+                "status": match r.outcome {
+                    Outcome::Pass => "PASS",
+                    Outcome::Fail => "FAIL",
+                    Outcome::Timeout | Outcome::Error => "ERROR",
+                },
+                "misc": {
+                    "outcome": r.outcome,
+                    "reasons": r.reasons,
+                    "latency_bound_secs": r.latency_bound_secs,
+                    "appended": run.append,
+                },
+            });
+            if let Some(l) = r.latency_secs {
+                test["number"] = json!({ "value": l, "unit": "s" });
+            }
+            if let Some(d) = r.duration_secs {
+                test["duration"] = json!(d.max(0.0));
+            }
+            if !r.excerpt.is_empty() {
+                // KCIDB keeps at most 16 KiB of a log excerpt.
+                let excerpt: String = r.excerpt.chars().take(16 * 1024).collect();
+                test["log_excerpt"] = json!(excerpt);
+            }
+            tests.push(test);
+        }
+    }
+    let doc = json!({
+        "version": { "major": 5, "minor": 3 },
+        "checkouts": checkouts,
+        "builds": builds,
+        "tests": tests,
+    });
+    serde_json::to_string_pretty(&doc).expect("KCIDB documents always serialize")
 }
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
-
     use super::*;
-    use crate::runner::ScenarioResult;
+    use crate::results::ScenarioResult;
 
     fn run() -> RunResult {
         let result = |name: &str, outcome, reasons: &[&str]| ScenarioResult {
@@ -161,15 +236,18 @@ mod tests {
             expectations: vec![],
             latency_secs: Some(4.25),
             latency_bound_secs: Some(4.8),
+            duration_secs: Some(7.5),
             preempt: None,
             reports: vec![],
+            excerpt: format!("[ 1.0] {name} console\n"),
         };
         RunResult {
             kernel: "6.12.117".into(),
-            kernel_dir: PathBuf::from("/k"),
+            kernel_dir: "/k".into(),
             append: vec![],
-            out_dir: PathBuf::from("/o"),
+            dir: ".".into(),
             wall_secs: 1.0,
+            shard: None,
             boots: vec![],
             scenarios: vec![
                 result("busy-loop", Outcome::Pass, &[]),
@@ -203,10 +281,30 @@ mod tests {
         assert!(x.contains("failures=\"1\""), "{x}");
         assert!(x.contains("errors=\"1\""), "{x}");
         assert!(x.contains("expected hard_lockup, got none"));
-        let j: serde_json::Value = serde_json::from_str(&json(&[run()]).unwrap()).unwrap();
+        assert!(x.contains("time=\"7.500\""), "{x}");
+        assert!(x.contains("<system-out>[ 1.0] irqsave-loop console"), "{x}");
+        let j: serde_json::Value =
+            serde_json::from_str(&crate::results::to_json(&[run()])).unwrap();
+        assert_eq!(j["schema_version"], 1);
         assert_eq!(j["runs"][0]["kernel"], "6.12.117");
         assert_eq!(j["runs"][0]["scenarios"][1]["outcome"], "FAIL");
         assert_eq!(j["runs"][0]["scenarios"][0]["latency_secs"], 4.25);
+    }
+
+    #[test]
+    fn kcidb_has_a_test_per_scenario_with_latency_and_log() {
+        let k: serde_json::Value = serde_json::from_str(&kcidb(&[run()], "run-1")).unwrap();
+        assert_eq!(k["version"]["major"], 5);
+        assert_eq!(k["checkouts"].as_array().unwrap().len(), 1);
+        let tests = k["tests"].as_array().unwrap();
+        assert_eq!(tests.len(), 3);
+        assert_eq!(tests[0]["id"], "hogs:run-1:6.12.117:build:busy-loop");
+        assert_eq!(tests[0]["path"], "hogs.busy-loop");
+        assert_eq!(tests[0]["status"], "PASS");
+        assert_eq!(tests[0]["number"]["value"], 4.25);
+        assert_eq!(tests[1]["status"], "FAIL");
+        assert_eq!(tests[2]["status"], "ERROR");
+        assert_eq!(tests[2]["misc"]["outcome"], "TIMEOUT");
     }
 
     #[test]

@@ -79,10 +79,16 @@ pub struct BootRecord {
     pub tail: Vec<String>,
     /// The console was empty: the VM never printed anything.
     pub silent: bool,
+    /// The console's lines as printed (for excerpts), the first being line 1.
+    pub lines: Vec<String>,
 }
 
 /// How many console lines a reason quotes.
 const TAIL_LINES: usize = 8;
+/// A scenario's console window longer than this is cut down to its reports in excerpts.
+pub const EXCERPT_LINES: usize = 200;
+/// How many lines of each report an excerpt keeps.
+const REPORT_LINES: usize = 45;
 
 /// Reads one boot's console (and how it ended) into a record.
 pub fn read(console: &[u8], ending: Ending) -> BootRecord {
@@ -95,6 +101,10 @@ pub fn read(console: &[u8], ending: Ending) -> BootRecord {
         ending,
         tail: Vec::new(),
         silent: console.iter().all(u8::is_ascii_whitespace),
+        lines: String::from_utf8_lossy(console)
+            .lines()
+            .map(|l| l.trim_end_matches('\r').to_owned())
+            .collect(),
     };
     let mut tail = std::collections::VecDeque::new();
     for line in report::lines(console) {
@@ -219,6 +229,48 @@ impl BootRecord {
         })
     }
 
+    /// The seconds (kernel clock) of the last console line at or before `line` that has a
+    /// timestamp.
+    pub fn time_at(&self, line: usize) -> Option<f64> {
+        let upto = line.min(self.lines.len());
+        self.lines[..upto]
+            .iter()
+            .rev()
+            .find_map(|l| report::lines(l.as_bytes()).next().and_then(|l| l.time))
+    }
+
+    /// The console lines `first..=last` for a result, at most [`EXCERPT_LINES`]: when the window
+    /// is longer, its start and end, and each report's first [`REPORT_LINES`] lines, stay.
+    pub fn excerpt(&self, first: usize, last: usize, reports: &[Report]) -> String {
+        let last = last.min(self.lines.len());
+        if first == 0 || first > last {
+            return String::new();
+        }
+        let keep = |n: usize| {
+            last - first < EXCERPT_LINES
+                || n < first + 10
+                || n + 10 > last
+                || reports
+                    .iter()
+                    .any(|r| n >= r.line && n < r.line + REPORT_LINES)
+        };
+        let mut out = String::new();
+        let mut skipped = 0;
+        for n in first..=last {
+            if keep(n) {
+                if skipped > 0 {
+                    out += &format!("[... {skipped} lines ...]\n");
+                    skipped = 0;
+                }
+                out += &self.lines[n - 1];
+                out.push('\n');
+            } else {
+                skipped += 1;
+            }
+        }
+        out
+    }
+
     /// The last console lines, joined for a one-line reason.
     pub fn tail_text(&self) -> String {
         self.tail.join(" | ")
@@ -273,6 +325,28 @@ mod tests {
         assert_eq!(r.window_end(&begin), 5);
         assert_eq!(r.reports_in(begin.line, r.window_end(&begin)).len(), 1);
         assert!(r.protocol_errors.is_empty());
+    }
+
+    #[test]
+    fn long_windows_keep_their_reports_in_excerpts() {
+        let mut console = String::new();
+        for i in 1..=600 {
+            if i == 300 {
+                console += "[  300.000000] watchdog: BUG: soft lockup - CPU#1 stuck for 5s! [hog_busy:80]\n";
+            } else {
+                console += &format!("[  {i}.000000] noise {i}\n");
+            }
+        }
+        let r = read(console.as_bytes(), ending());
+        let excerpt = r.excerpt(1, 600, &r.reports);
+        assert!(excerpt.contains("soft lockup - CPU#1"));
+        assert!(excerpt.contains("noise 344\n") && !excerpt.contains("noise 345\n"));
+        assert!(excerpt.contains("[... 289 lines ...]"), "{excerpt}");
+        assert_eq!(
+            r.excerpt(2, 3, &[]),
+            "[  2.000000] noise 2\n[  3.000000] noise 3\n"
+        );
+        assert_eq!(r.time_at(3), Some(3.0));
     }
 
     #[test]

@@ -5,17 +5,16 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
-use serde::Serialize;
+use anyhow::{Context, Result};
 
 use crate::guest::{Plan, Step};
-use crate::judge::{self, Outcome, Unrun, Verdict};
+use crate::judge::{self, Unrun, Verdict};
 use crate::kernel::Kernel;
 use crate::live::Live;
 use crate::modules::Modules;
 use crate::record::{self, Ending};
-use crate::report::Report;
-use crate::scenario::{Preempt, Scenario};
+use crate::results::{BootResult, RunResult, ScenarioResult};
+use crate::scenario::Scenario;
 use crate::signals;
 use crate::vm;
 
@@ -37,58 +36,8 @@ pub struct Options {
     pub memory: String,
     /// The VM driver (`vng`, or a stand-in for tests).
     pub vng: PathBuf,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct BootResult {
-    pub index: usize,
-    pub scenarios: Vec<String>,
-    pub cpus: u32,
-    pub cmdline: Vec<String>,
-    /// Seconds from starting vng to the guest step starting (host clock).
-    pub boot_secs: Option<f64>,
-    pub wall_secs: f64,
-    /// How the VM driver ended, in words ("vng exited with status 0").
-    pub exit: String,
-    pub timed_out: bool,
-    /// Processes of the boot still alive after it was killed (must be empty).
-    pub survivors: Vec<u32>,
-    pub preempt: Option<Preempt>,
-    pub console_log: PathBuf,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ScenarioResult {
-    pub name: String,
-    pub summary: String,
-    pub boot: usize,
-    pub outcome: Outcome,
-    pub reasons: Vec<String>,
-    /// The expectations that applied, given the preemption model seen.
-    pub expectations: Vec<String>,
-    /// Seconds from the hog starting to the first expected report (kernel clock).
-    pub latency_secs: Option<f64>,
-    /// The detector's theoretical worst case for this scenario's watchdog_thresh.
-    pub latency_bound_secs: Option<f64>,
-    pub preempt: Option<Preempt>,
-    pub reports: Vec<Report>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct RunResult {
-    pub kernel: String,
-    pub kernel_dir: PathBuf,
-    pub append: Vec<String>,
-    pub out_dir: PathBuf,
-    pub wall_secs: f64,
-    pub boots: Vec<BootResult>,
-    pub scenarios: Vec<ScenarioResult>,
-}
-
-impl RunResult {
-    pub fn passed(&self) -> bool {
-        !self.scenarios.is_empty() && self.scenarios.iter().all(|s| s.outcome == Outcome::Pass)
-    }
+    /// Run only shard I of N of the boots (1-based).
+    pub shard: Option<(usize, usize)>,
 }
 
 /// Scenarios that can share a boot: same command line and vCPUs, none expected to panic.
@@ -117,6 +66,8 @@ pub struct Target<'a> {
     pub modules: std::result::Result<Modules, String>,
     /// Its consoles, plans and results.
     pub out_dir: PathBuf,
+    /// `out_dir` relative to the run folder (`.` when the run has one kernel).
+    pub dir: String,
 }
 
 /// Seconds a boot takes beyond its scenarios: boot to the guest step, then shutting down (TCG,
@@ -179,6 +130,26 @@ struct Job<'a> {
     expected: f64,
 }
 
+/// The jobs of shard `shard` (1-based) of `shards`: each job goes to the shard with the least
+/// expected time so far (the jobs come longest first), so every job is in exactly one shard and
+/// the shards take about as long as each other.
+fn shard_of(jobs: Vec<Job<'_>>, shard: usize, shards: usize) -> Vec<Job<'_>> {
+    let mut load = vec![0.0f64; shards.max(1)];
+    jobs.into_iter()
+        .filter(|job| {
+            let (least, _) = load
+                .iter()
+                .enumerate()
+                .fold(
+                    (0, f64::INFINITY),
+                    |best, (i, &l)| if l < best.1 { (i, l) } else { best },
+                );
+            load[least] += job.expected;
+            least + 1 == shard
+        })
+        .collect()
+}
+
 /// What a finished job gave.
 struct Done {
     target: usize,
@@ -197,38 +168,27 @@ pub fn run(
 ) -> Vec<RunResult> {
     let start = Instant::now();
     let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("hogs"));
-    let groups = balance(group_boots(scenarios), opts.jobs, targets.len());
+    // Shards must agree on the boots whatever each machine's --jobs: split for N workers.
+    let workers = opts.shard.map_or(opts.jobs, |(_, n)| n);
+    let groups = balance(group_boots(scenarios), workers, targets.len());
     let mut jobs = Vec::new();
-    let mut done: Vec<Done> = Vec::new();
-    for (t, target) in targets.iter().enumerate() {
-        let broken = match (&target.modules, std::fs::create_dir_all(&target.out_dir)) {
-            (Err(e), _) => Some(Unrun::Kernel(e.clone())),
-            (_, Err(e)) => Some(Unrun::HostFault(format!(
-                "cannot create {}: {e}",
-                target.out_dir.display()
-            ))),
-            _ => None,
-        };
+    for t in 0..targets.len() {
         for (i, group) in groups.iter().enumerate() {
-            match &broken {
-                Some(why) => done.push(Done {
-                    target: t,
-                    index: i + 1,
-                    boot: None,
-                    results: group.iter().map(|s| not_run(s, i + 1, why)).collect(),
-                }),
-                None => jobs.push(Job {
-                    target: t,
-                    index: i + 1,
-                    group: group.clone(),
-                    expected: boot_secs(group),
-                }),
-            }
+            jobs.push(Job {
+                target: t,
+                index: i + 1,
+                group: group.clone(),
+                expected: boot_secs(group),
+            });
         }
     }
     // Longest first, so the last boots to start are short ones.
     jobs.sort_by(|a, b| b.expected.total_cmp(&a.expected));
+    if let Some((shard, shards)) = opts.shard {
+        jobs = shard_of(jobs, shard, shards);
+    }
     jobs.reverse();
+    let done: Vec<Done> = Vec::new();
     let boots_per_target = groups.len();
     let queue = std::sync::Mutex::new(jobs);
     let finished = std::sync::Mutex::new(done);
@@ -297,10 +257,11 @@ pub fn run(
         .map(|(t, target)| {
             let mut result = RunResult {
                 kernel: target.kernel.release.clone(),
-                kernel_dir: target.kernel.dir.clone(),
+                kernel_dir: target.kernel.dir.display().to_string(),
                 append: opts.append.clone(),
-                out_dir: target.out_dir.clone(),
+                dir: target.dir.clone(),
                 wall_secs,
+                shard: opts.shard.map(|(i, n)| format!("{i}/{n}")),
                 boots: Vec::new(),
                 scenarios: Vec::new(),
             };
@@ -335,6 +296,8 @@ impl BootJob<'_> {
         progress: &(dyn Fn(&str) + Sync),
     ) -> Result<(BootResult, Vec<ScenarioResult>)> {
         let (group, index, exe) = (self.group, self.index, self.exe);
+        std::fs::create_dir_all(self.out_dir)
+            .with_context(|| format!("cannot create {}", self.out_dir.display()))?;
         let names: Vec<String> = group.iter().map(|s| s.name.clone()).collect();
         let steps = group
             .iter()
@@ -408,7 +371,7 @@ impl BootJob<'_> {
             .iter()
             .zip(verdicts)
             .map(|(scenario, verdict)| {
-                let r = scenario_result(scenario, index, verdict, record.preempt);
+                let r = scenario_result(scenario, index, verdict, Some(&record));
                 progress(&format_result(&r, self.label));
                 r
             })
@@ -424,7 +387,7 @@ impl BootJob<'_> {
             timed_out: ended.timed_out,
             survivors: ended.survivors,
             preempt: record.preempt,
-            console_log,
+            console_log: format!("boot-{index}.console.log"),
         };
         Ok((boot, results))
     }
@@ -434,8 +397,12 @@ fn scenario_result(
     s: &Scenario,
     boot: usize,
     v: Verdict,
-    preempt: Option<Preempt>,
+    record: Option<&record::BootRecord>,
 ) -> ScenarioResult {
+    let excerpt = match (record, v.window) {
+        (Some(record), Some((first, last))) => record.excerpt(first, last, &v.reports),
+        _ => String::new(),
+    };
     ScenarioResult {
         name: s.name.clone(),
         summary: s.summary.clone(),
@@ -445,8 +412,10 @@ fn scenario_result(
         expectations: v.expectations,
         latency_secs: v.latency_secs,
         latency_bound_secs: s.latency_bound(),
-        preempt,
+        duration_secs: v.duration_secs,
+        preempt: record.and_then(|r| r.preempt),
         reports: v.reports,
+        excerpt,
     }
 }
 

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::report::{Kind, Report};
 
 /// The kernel's preemption model, as `/sys/kernel/debug/sched/preempt` or the boot log names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Preempt {
     None,

@@ -20,7 +20,7 @@ pub use explain::explain;
 pub use lines::{lines, Line};
 
 /// What the kernel reported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// `BUG: soft lockup - CPU#N stuck for Ns!`: a CPU did not schedule.
@@ -116,7 +116,7 @@ impl FromStr for Kind {
 }
 
 /// One watchdog report found in a console log. Field order is the JSON order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Report {
     pub kind: Kind,
     /// The stuck CPU.

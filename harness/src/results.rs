@@ -1,0 +1,262 @@
+//! The results of a run: one schema, written by `run` and `merge`, read by `compare`, `merge`
+//! and every output (KTAP, JUnit, KCIDB). `schema/results.schema.json` is generated from these
+//! types (`hogs schema`), and a test keeps the two the same.
+//!
+//! Paths are relative, so a run folder can be moved or archived: a run's `dir` is relative to
+//! the run folder (where `results.json` is), a boot's `console_log` to the run's `dir`.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::judge::Outcome;
+use crate::report::Report;
+use crate::scenario::Preempt;
+
+/// The schema version this hogs writes and reads.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A results file: `hogs run --json`, a run folder's `results.json`, `hogs merge --json`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Results {
+    /// The version of this schema (a reader refuses another).
+    pub schema_version: u32,
+    /// One entry per kernel (and appended arguments) the scenarios ran on.
+    pub runs: Vec<RunResult>,
+}
+
+/// The scenarios of one kernel.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunResult {
+    /// The kernel release, e.g. `6.12.117`.
+    pub kernel: String,
+    /// The kernel's build folder on the machine that ran it (informative).
+    pub kernel_dir: String,
+    /// Arguments appended to every boot (`--append`).
+    pub append: Vec<String>,
+    /// This run's consoles and plans, relative to the run folder.
+    pub dir: String,
+    /// Wall time of the whole `hogs run`, seconds.
+    pub wall_secs: f64,
+    /// `I/N` when the run holds only shard I of N of the boots (`--shard`).
+    pub shard: Option<String>,
+    pub boots: Vec<BootResult>,
+    pub scenarios: Vec<ScenarioResult>,
+}
+
+/// One boot of the kernel.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BootResult {
+    /// Its number in the run (the same in every shard of it).
+    pub index: usize,
+    pub scenarios: Vec<String>,
+    pub cpus: u32,
+    pub cmdline: Vec<String>,
+    /// Seconds from starting the VM to the guest step starting (host clock).
+    pub boot_secs: Option<f64>,
+    pub wall_secs: f64,
+    /// How the VM driver ended, in words ("vng exited with status 0").
+    pub exit: String,
+    pub timed_out: bool,
+    /// Processes of the boot still alive after it was killed (must be empty).
+    pub survivors: Vec<u32>,
+    pub preempt: Option<Preempt>,
+    /// The boot's full console, relative to the run's `dir`.
+    pub console_log: String,
+}
+
+/// One scenario's verdict.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioResult {
+    pub name: String,
+    pub summary: String,
+    /// The boot it ran in (`BootResult::index`).
+    pub boot: usize,
+    pub outcome: Outcome,
+    /// Why it is not a pass; empty for a pass.
+    pub reasons: Vec<String>,
+    /// The expectations that applied, given the preemption model seen.
+    pub expectations: Vec<String>,
+    /// Seconds from the hog starting to the first expected report (kernel clock).
+    pub latency_secs: Option<f64>,
+    /// The detector's theoretical worst case for this scenario's watchdog_thresh.
+    pub latency_bound_secs: Option<f64>,
+    /// Seconds the scenario took in the guest, from its start to its end (kernel clock).
+    pub duration_secs: Option<f64>,
+    pub preempt: Option<Preempt>,
+    pub reports: Vec<Report>,
+    /// The scenario's console lines (its reports kept whole when the window is long).
+    pub excerpt: String,
+}
+
+impl RunResult {
+    pub fn passed(&self) -> bool {
+        !self.scenarios.is_empty() && self.scenarios.iter().all(|s| s.outcome == Outcome::Pass)
+    }
+
+    /// "6.12.117", or "6.12.117+nosoftlockup" when arguments were appended.
+    pub fn label(&self) -> String {
+        std::iter::once(self.kernel.clone())
+            .chain(self.append.iter().cloned())
+            .collect::<Vec<_>>()
+            .join("+")
+    }
+}
+
+/// The results file's text.
+pub fn to_json(runs: &[RunResult]) -> String {
+    let results = Results {
+        schema_version: SCHEMA_VERSION,
+        runs: runs.to_vec(),
+    };
+    serde_json::to_string_pretty(&results).expect("results always serialize")
+}
+
+/// Reads a results file, refusing other schema versions and other files with a one-line error.
+pub fn read(path: &Path) -> Result<Results> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    match value.get("schema_version").and_then(|v| v.as_u64()) {
+        Some(v) if v == u64::from(SCHEMA_VERSION) => {}
+        Some(v) => bail!(
+            "{} has results schema version {v}; this hogs reads version {SCHEMA_VERSION}",
+            path.display()
+        ),
+        None => bail!(
+            "{} is not a `hogs run --json` results file (no schema_version)",
+            path.display()
+        ),
+    }
+    serde_json::from_value(value)
+        .with_context(|| format!("{} does not follow the results schema", path.display()))
+}
+
+/// Joins the shards of runs (`hogs run --shard I/N`, one file each) into whole runs: the runs of
+/// one kernel (and appended arguments) become one, their boots and scenarios in boot order. A
+/// scenario or boot that is in two shards, or shards of different splits, are an error.
+pub fn merge(parts: Vec<RunResult>) -> Result<Vec<RunResult>> {
+    let mut merged: Vec<RunResult> = Vec::new();
+    for part in parts {
+        let Some(whole) = merged
+            .iter_mut()
+            .find(|m| m.kernel == part.kernel && m.append == part.append)
+        else {
+            merged.push(part);
+            continue;
+        };
+        let splits = |s: &Option<String>| {
+            s.as_deref()
+                .and_then(|s| s.split_once('/'))
+                .map(|(_, n)| n.to_owned())
+        };
+        if splits(&whole.shard) != splits(&part.shard) {
+            bail!(
+                "cannot merge shards of different splits ({} and {}) for Linux {}",
+                whole.shard.as_deref().unwrap_or("whole run"),
+                part.shard.as_deref().unwrap_or("whole run"),
+                part.kernel
+            );
+        }
+        for s in &part.scenarios {
+            if whole.scenarios.iter().any(|w| w.name == s.name) {
+                bail!(
+                    "scenario `{}` on Linux {} is in two of the files",
+                    s.name,
+                    part.kernel
+                );
+            }
+        }
+        for b in &part.boots {
+            if whole.boots.iter().any(|w| w.index == b.index) {
+                bail!(
+                    "boot {} on Linux {} is in two of the files",
+                    b.index,
+                    part.kernel
+                );
+            }
+        }
+        whole.boots.extend(part.boots);
+        whole.scenarios.extend(part.scenarios);
+        whole.wall_secs = whole.wall_secs.max(part.wall_secs);
+        whole.shard = match (&whole.shard, &part.shard) {
+            (Some(a), Some(b)) => Some(format!("{a}+{b}")),
+            _ => None,
+        };
+    }
+    for run in &mut merged {
+        run.boots.sort_by_key(|b| b.index);
+        // Stable: scenarios keep their order within a boot.
+        run.scenarios.sort_by_key(|s| s.boot);
+        // Every shard of the split present: the merged run is whole again.
+        let shards: Vec<&str> = run
+            .shard
+            .as_deref()
+            .map_or(vec![], |s| s.split('+').collect());
+        if let Some(n) = shards
+            .first()
+            .and_then(|s| s.split_once('/'))
+            .map(|(_, n)| n)
+        {
+            let mut got: Vec<&str> = shards
+                .iter()
+                .filter_map(|s| s.split_once('/').map(|(i, _)| i))
+                .collect();
+            got.sort_by_key(|i| i.parse::<usize>().unwrap_or(0));
+            let all: Vec<String> = (1..=n.parse::<usize>().unwrap_or(0))
+                .map(|i| i.to_string())
+                .collect();
+            if got == all.iter().map(String::as_str).collect::<Vec<_>>() {
+                run.shard = None;
+            }
+        }
+    }
+    Ok(merged)
+}
+
+/// The JSON Schema of results files.
+pub fn schema() -> String {
+    let schema = schemars::schema_for!(Results);
+    serde_json::to_string_pretty(&schema).expect("the schema serializes") + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_committed_schema_is_the_generated_one() {
+        let committed = include_str!("../../schema/results.schema.json");
+        assert!(
+            committed == schema(),
+            "schema/results.schema.json is stale: run `target/release/hogs schema > schema/results.schema.json`"
+        );
+    }
+
+    #[test]
+    fn other_files_and_versions_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.json");
+        std::fs::write(&path, r#"{"runs":[]}"#).unwrap();
+        let err = read(&path).unwrap_err().to_string();
+        assert!(
+            err.ends_with("is not a `hogs run --json` results file (no schema_version)"),
+            "{err}"
+        );
+        std::fs::write(&path, r#"{"schema_version":2,"runs":[]}"#).unwrap();
+        let err = read(&path).unwrap_err().to_string();
+        assert!(
+            err.ends_with("has results schema version 2; this hogs reads version 1"),
+            "{err}"
+        );
+        std::fs::write(&path, to_json(&[])).unwrap();
+        assert_eq!(read(&path).unwrap().runs.len(), 0);
+    }
+}
