@@ -43,7 +43,11 @@
 //! The lock is a raw spinlock (see `common/lock.rs`): `raw_spin_lock_irqsave()` disables
 //! interrupts on every kernel, `PREEMPT_RT` included.
 //!
+//! With `touch_nmi_watchdog=1` it does what `touch_nmi_watchdog()` does every round (as the
+//! serial console driver does while it prints): the touch control, reported by neither detector.
+//!
 //! Parameters: `secs` (default 10, must not be 0), `cpu` (default -1 = not bound),
+//! `touch_nmi_watchdog` (default 0),
 //! `force`, `assume_bare_metal` (see `common/guard.rs`).
 
 #[path = "common/compat.rs"]
@@ -75,6 +79,10 @@ params::module_param!(
     cpu: i32 = -1,
     "CPU to bind the hog thread to (-1 = let the scheduler choose)"
 );
+params::module_param!(
+    touch_nmi_watchdog: bool = false,
+    "Do what touch_nmi_watchdog() does every round (a control: no lockup is reported)"
+);
 
 /// The lock the hog holds with interrupts disabled.
 static LOCK: lock::RawSpinLock = lock::RawSpinLock::new();
@@ -83,6 +91,8 @@ static LOCK: lock::RawSpinLock = lock::RawSpinLock::new();
 struct IrqSave {
     /// How long to spin, in seconds (0: until unloaded).
     secs: u32,
+    /// Whether to touch both lockup detectors every round.
+    touch_nmi_watchdog: bool,
 }
 
 impl thread::ThreadBody for IrqSave {
@@ -92,11 +102,20 @@ impl thread::ThreadBody for IrqSave {
         // the user memory map it borrowed (lazy TLB mode, as every kthread) to the kernel's
         // own, which is all a kthread uses.
         unsafe { bindings::leave_mm() };
+        let manners = spin::Manners {
+            touch_nmi_watchdog: self.touch_nmi_watchdog,
+            ..spin::Manners::default()
+        };
+        let touching = if self.touch_nmi_watchdog {
+            ", calling touch_nmi_watchdog() every round"
+        } else {
+            ""
+        };
         spin::hog(
             guard,
             self.secs,
-            spin::Manners::default(),
-            format_args!("with interrupts disabled (spin_lock_irqsave)"),
+            manners,
+            format_args!("with interrupts disabled (spin_lock_irqsave){touching}"),
         );
     }
 }
@@ -121,7 +140,11 @@ impl kernel::Module for HogIrqSave {
             return Err(EINVAL);
         }
         LOCK.init();
-        let thread = thread::Thread::spawn(c"hog_irqsave", cpu, IrqSave { secs })?;
+        let hog = IrqSave {
+            secs,
+            touch_nmi_watchdog: touch_nmi_watchdog::get(),
+        };
+        let thread = thread::Thread::spawn(c"hog_irqsave", cpu, hog)?;
         Ok(Self { _thread: thread })
     }
 }

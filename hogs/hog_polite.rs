@@ -93,6 +93,7 @@ impl thread::ThreadBody for Polite {
         let manners = spin::Manners {
             cond_resched: true,
             touch_watchdog: self.touch_watchdog,
+            ..spin::Manners::default()
         };
         spin::hog(
             (),

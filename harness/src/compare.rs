@@ -145,6 +145,7 @@ mod tests {
                     reasons: vec![],
                     expectations: vec![],
                     latency_secs: *l,
+                    latency_earliest_secs: None,
                     latency_bound_secs: None,
                     duration_secs: None,
                     preempt: None,

@@ -4,7 +4,7 @@
 
 use std::ffi::CString;
 use std::fs::OpenOptions;
-use std::io::Write;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -30,6 +30,71 @@ pub struct Step {
     /// hog is unloaded early (a scenario that expects nothing runs its full `wait_secs`).
     #[serde(default)]
     pub expect: Vec<Rule>,
+    /// Values to write before the hog is loaded (`at` none) or while it runs; each is written
+    /// back after the hog is unloaded.
+    #[serde(default)]
+    pub writes: Vec<Write>,
+}
+
+/// One value to write (a scenario's `set`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Write {
+    /// `kernel.watchdog=0`, as events name it.
+    pub label: String,
+    pub path: PathBuf,
+    pub value: String,
+    /// Seconds after the hog was loaded; before loading when none.
+    pub at: Option<f64>,
+}
+
+/// Writes `value` to `path`, returning what was there (trimmed).
+fn write_value(path: &Path, value: &str) -> std::result::Result<String, String> {
+    let old = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    std::fs::write(path, value)
+        .map_err(|e| format!("cannot write {value} to {}: {e}", path.display()))?;
+    Ok(old.trim().to_owned())
+}
+
+/// The writes done so far for a step, to undo in reverse order.
+#[derive(Default)]
+struct Undo(Vec<(PathBuf, String, String)>);
+
+impl Undo {
+    /// Does one write and tells the host; false when it failed.
+    fn write(&mut self, scenario: &str, w: &Write) -> Result<bool> {
+        let result = write_value(&w.path, &w.value);
+        tell(&Event::Set {
+            scenario: scenario.to_owned(),
+            label: w.label.clone(),
+            error: result.as_ref().err().cloned(),
+        })?;
+        match result {
+            Ok(old) => {
+                let name = w.label.split('=').next().unwrap_or_default().to_owned();
+                self.0.push((w.path.clone(), old, name));
+                Ok(true)
+            }
+            Err(_) => Ok(false),
+        }
+    }
+
+    /// Writes every old value back; the first failure is returned (the boot must end then).
+    fn restore(self, scenario: &str) -> Result<std::result::Result<(), String>> {
+        let mut failed = Ok(());
+        for (path, old, name) in self.0.into_iter().rev() {
+            let result = write_value(&path, &old).map(|_| ());
+            tell(&Event::Set {
+                scenario: scenario.to_owned(),
+                label: format!("{name}={old} (restored)"),
+                error: result.as_ref().err().cloned(),
+            })?;
+            if let (Err(e), Ok(())) = (result, &failed) {
+                failed = Err(format!("could not restore {name}: {e}"));
+            }
+        }
+        Ok(failed)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -47,9 +112,9 @@ pub fn run_plan(plan_path: &Path) -> Result<()> {
     for step in &plan.steps {
         if let Err(error) = run_step(step)? {
             tell(&Event::Aborted {
-                reason: format!("{} did not unload: {error}", step.module.display()),
+                reason: format!("after {}: {error}", step.scenario),
             })?;
-            bail!("aborted: {} did not unload", step.scenario);
+            bail!("aborted after {}: {error}", step.scenario);
         }
     }
     tell(&Event::Done)
@@ -66,22 +131,34 @@ fn run_step(step: &Step) -> Result<std::result::Result<(), String>> {
     })?;
     // Opened before the hog starts, so it sees every line of the scenario and nothing earlier.
     let mut log = KernelLog::open_at_end();
+    let mut undo = Undo::default();
+    for w in step.writes.iter().filter(|w| w.at.is_none()) {
+        if !undo.write(&scenario, w)? {
+            tell(&Event::LoadFailed {
+                scenario: scenario.clone(),
+                error: format!("not loaded: {} could not be set", w.label),
+            })?;
+            return undo.restore(&scenario);
+        }
+    }
     if let Err(e) = load_module(&step.module, &step.params) {
         tell(&Event::LoadFailed {
-            scenario,
+            scenario: scenario.clone(),
             error: e.to_string(),
         })?;
-        return Ok(Ok(()));
+        return undo.restore(&scenario);
     }
     tell(&Event::Loaded {
         scenario: scenario.clone(),
     })?;
     let preempt = preempt_model().as_deref().and_then(Preempt::parse);
-    wait_until_decided(step, preempt, log.as_mut());
+    wait_until_decided(step, preempt, log.as_mut(), &mut undo)?;
     match unload_module(&name, Duration::from_secs(30)) {
         Ok(()) => {
-            tell(&Event::Unloaded { scenario })?;
-            Ok(Ok(()))
+            tell(&Event::Unloaded {
+                scenario: scenario.clone(),
+            })?;
+            undo.restore(&scenario)
         }
         Err(e) => {
             let error = e.to_string();
@@ -98,23 +175,39 @@ fn run_step(step: &Step) -> Result<std::result::Result<(), String>> {
 /// reports that come with it (another CPU's, a late soft lockup) finish printing.
 const GRACE: Duration = Duration::from_secs(1);
 
-/// Waits `wait_secs`, or less: until every expectation of the step that applies to the
-/// preemption model is met in the kernel log, plus [`GRACE`].
-fn wait_until_decided(step: &Step, preempt: Option<Preempt>, log: Option<&mut KernelLog>) {
-    let deadline = Instant::now() + Duration::from_secs(step.wait_secs);
-    let Some(log) = log.filter(|_| !step.expect.is_empty()) else {
-        std::thread::sleep(Duration::from_secs(step.wait_secs));
-        return;
-    };
+/// Waits `wait_secs`, doing the step's timed writes on time, or less: until every expectation
+/// of the step that applies to the preemption model is met in the kernel log (and every timed
+/// write is done), plus [`GRACE`].
+fn wait_until_decided(
+    step: &Step,
+    preempt: Option<Preempt>,
+    mut log: Option<&mut KernelLog>,
+    undo: &mut Undo,
+) -> Result<()> {
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(step.wait_secs);
+    let mut timed: Vec<&Write> = step.writes.iter().filter(|w| w.at.is_some()).collect();
     while Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(200));
+        std::thread::sleep(Duration::from_millis(100));
+        let now = start.elapsed().as_secs_f64();
+        while let Some(i) = timed.iter().position(|w| w.at.is_some_and(|at| at <= now)) {
+            // A failed write is the host's to judge; the hog runs on regardless.
+            undo.write(&step.scenario, timed.remove(i))?;
+        }
+        let Some(log) = log
+            .as_deref_mut()
+            .filter(|_| !step.expect.is_empty() && timed.is_empty())
+        else {
+            continue;
+        };
         log.read_new();
         let reports = crate::report::parse(&log.text);
         if crate::judge::expectations_met(&step.expect, preempt, &reports) {
             std::thread::sleep(GRACE.min(deadline.saturating_duration_since(Instant::now())));
-            return;
+            return Ok(());
         }
     }
+    Ok(())
 }
 
 /// The kernel log from `/dev/kmsg`, as console lines (`[   12.345678] message`).

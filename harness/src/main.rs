@@ -142,8 +142,12 @@ enum Cmd {
         #[arg(long, value_name = "SCENARIO")]
         only: Vec<String>,
     },
-    /// Explain the lockup reports in a console log in plain language.
-    Explain { file: PathBuf },
+    /// Explain in plain language the reports in a console log (a file, or - for stdin), or what a
+    /// scenario proves (its name, see `hogs list`).
+    Explain {
+        #[arg(value_name = "FILE|SCENARIO")]
+        file: PathBuf,
+    },
     /// Boot the kernel and check the lockup detectors are active (buddy hard lockup detector, Rust).
     BootCheck {
         #[command(flatten)]
@@ -235,6 +239,13 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             })
         }
         Cmd::Explain { file } => {
+            let named = file.to_str().filter(|n| !n.contains('/') && !file.exists());
+            if let Some(name) = named.filter(|n| *n != "-") {
+                let all = scenario::load_dir(&scenario_dir)?;
+                let s = scenario::select(all, &[name.to_owned()])?.remove(0);
+                print!("{}", s.explain());
+                return Ok(ExitCode::SUCCESS);
+            }
             let text = read_input(&file)?;
             print!("{}", report::explain(&report::parse(&text)));
             Ok(ExitCode::SUCCESS)

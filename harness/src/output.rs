@@ -235,6 +235,7 @@ mod tests {
             reasons: reasons.iter().map(|s| s.to_string()).collect(),
             expectations: vec![],
             latency_secs: Some(4.25),
+            latency_earliest_secs: Some(1.0),
             latency_bound_secs: Some(4.8),
             duration_secs: Some(7.5),
             preempt: None,

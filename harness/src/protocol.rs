@@ -29,6 +29,13 @@ pub enum Event {
     Loaded { scenario: String },
     /// `finit_module` failed with `error`.
     LoadFailed { scenario: String, error: String },
+    /// A value was written for the scenario (`kernel.watchdog=0`), or written back afterwards
+    /// (`kernel.watchdog=1 (restored)`); `error` when it could not be.
+    Set {
+        scenario: String,
+        label: String,
+        error: Option<String>,
+    },
     /// The module was unloaded: the hog gave its CPU back.
     Unloaded { scenario: String },
     /// The module could not be unloaded: the hog may still be spinning.
@@ -113,6 +120,14 @@ mod tests {
                     error: "finit_module: Operation not permitted".into(),
                 },
                 r#"hogs-event v1 {"event":"load_failed","scenario":"x","error":"finit_module: Operation not permitted"}"#,
+            ),
+            (
+                Event::Set {
+                    scenario: "x".into(),
+                    label: "kernel.watchdog=0".into(),
+                    error: None,
+                },
+                r#"hogs-event v1 {"event":"set","scenario":"x","label":"kernel.watchdog=0","error":null}"#,
             ),
             (
                 Event::Unloaded {

@@ -85,6 +85,8 @@ pub struct ScenarioResult {
     pub expectations: Vec<String>,
     /// Seconds from the hog starting to the first expected report (kernel clock).
     pub latency_secs: Option<f64>,
+    /// The detector's theoretical earliest report for this scenario's watchdog_thresh.
+    pub latency_earliest_secs: Option<f64>,
     /// The detector's theoretical worst case for this scenario's watchdog_thresh.
     pub latency_bound_secs: Option<f64>,
     /// Seconds the scenario took in the guest, from its start to its end (kernel clock).

@@ -308,6 +308,16 @@ impl BootJob<'_> {
                     params: s.param_string(),
                     wait_secs: s.wait_secs(),
                     expect: s.expect.clone(),
+                    writes: s
+                        .set
+                        .iter()
+                        .map(|w| crate::guest::Write {
+                            label: w.label(),
+                            path: w.target().into(),
+                            value: w.value.clone(),
+                            at: w.at,
+                        })
+                        .collect(),
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -411,6 +421,7 @@ fn scenario_result(
         reasons: v.reasons,
         expectations: v.expectations,
         latency_secs: v.latency_secs,
+        latency_earliest_secs: s.window().map(|w| w.earliest),
         latency_bound_secs: s.latency_bound(),
         duration_secs: v.duration_secs,
         preempt: record.and_then(|r| r.preempt),

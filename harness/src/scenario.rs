@@ -110,6 +110,12 @@ pub struct Rule {
     pub victim: Option<bool>,
     /// Whether the report must (or must not) end in a panic.
     pub panic: Option<bool>,
+    /// The report must carry the NMI backtraces of (at least) these other CPUs: an all-CPU
+    /// backtrace.
+    pub backtraces: Option<Vec<u32>>,
+    /// The matching soft lockup reports must repeat at the detector's cadence (one per
+    /// 2 * watchdog_thresh) with a growing `stuck for`.
+    pub repeating: Option<bool>,
     /// At least this many matching reports (expect rules only).
     #[serde(default = "one")]
     pub min: usize,
@@ -161,6 +167,10 @@ impl Rule {
                 .is_none_or(|re| report.culprit.as_deref().is_some_and(|c| re.is_match(c)))
             && self.victim.is_none_or(|v| report.victim == v)
             && self.panic.is_none_or(|p| report.panic == p)
+            && self
+                .backtraces
+                .as_ref()
+                .is_none_or(|cpus| cpus.iter().all(|c| report.backtraces.contains(c)))
     }
 
     pub fn applies_to(&self, preempt: Option<Preempt>) -> bool {
@@ -191,6 +201,12 @@ impl fmt::Display for Rule {
         }
         if self.panic == Some(true) {
             write!(f, " ending in panic")?;
+        }
+        if let Some(cpus) = &self.backtraces {
+            write!(f, " with the backtraces of CPUs {cpus:?}")?;
+        }
+        if self.repeating == Some(true) {
+            write!(f, ", repeating")?;
         }
         Ok(())
     }
@@ -236,6 +252,77 @@ pub struct Scenario {
     /// Reports that must never appear, even when an `allow` rule would tolerate them.
     #[serde(default)]
     pub forbid: Vec<Rule>,
+    /// Values the guest writes for this scenario (sysctls, sysfs files), restored afterwards.
+    #[serde(default)]
+    pub set: Vec<Set>,
+    /// The detection window starts when this `set` (`name=value`) was written, not when the hog
+    /// started (e.g. `kernel.watchdog=1`: reported only after the watchdog is switched on).
+    pub detect_from: Option<String>,
+}
+
+/// A value the guest writes before the hog is loaded, or `at` seconds after, and writes back
+/// after the hog is unloaded: a sysctl or a file under /sys.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Set {
+    /// A sysctl by name, e.g. `kernel.watchdog_cpumask`.
+    pub sysctl: Option<String>,
+    /// A file under /sys or /proc/sys, e.g. `/sys/devices/system/cpu/cpu2/online`.
+    pub path: Option<String>,
+    pub value: String,
+    /// Seconds after the hog was loaded; before loading when left out.
+    pub at: Option<f64>,
+    /// Why: read by learners.
+    pub why: Option<String>,
+}
+
+impl Set {
+    /// The file written.
+    pub fn target(&self) -> String {
+        match (&self.sysctl, &self.path) {
+            (Some(name), _) => format!("/proc/sys/{}", name.replace('.', "/")),
+            (None, Some(path)) => path.clone(),
+            (None, None) => String::new(),
+        }
+    }
+
+    /// `kernel.watchdog=0` or `/sys/devices/system/cpu/cpu2/online=0`.
+    pub fn label(&self) -> String {
+        let what = self
+            .sysctl
+            .clone()
+            .or_else(|| self.path.clone())
+            .unwrap_or_default();
+        format!("{what}={}", self.value)
+    }
+
+    fn validate(&self, at: &str, field: &str, wait: u64) -> Result<()> {
+        match (&self.sysctl, &self.path) {
+            (Some(name), None) => {
+                let ok = name.split('.').count() >= 2
+                    && name.split('.').all(|p| {
+                        !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                    });
+                if !ok {
+                    bail!(
+                        "{at}: {field}.sysctl `{name}` is not a sysctl name (like kernel.watchdog)"
+                    );
+                }
+            }
+            (None, Some(path)) => {
+                if !(path.starts_with("/sys/") || path.starts_with("/proc/sys/"))
+                    || path.contains("..")
+                {
+                    bail!("{at}: {field}.path `{path}` must be a file under /sys or /proc/sys");
+                }
+            }
+            _ => bail!("{at}: {field} needs exactly one of sysctl or path"),
+        }
+        if self.at.is_some_and(|t| !(0.0..wait as f64).contains(&t)) {
+            bail!("{at}: {field}.at must be between 0 and the scenario's wait ({wait} s)");
+        }
+        Ok(())
+    }
 }
 
 fn two() -> u32 {
@@ -325,6 +412,14 @@ impl Scenario {
         if self.thresh().is_none() {
             bail!("{at}: cmdline must set watchdog_thresh=N (the verdicts depend on it)");
         }
+        for (i, set) in self.set.iter().enumerate() {
+            set.validate(&at.to_string(), &format!("set[{i}]"), self.wait_secs())?;
+        }
+        if let Some(from) = &self.detect_from {
+            if !self.set.iter().any(|s| &s.label() == from) {
+                bail!("{at}: detect_from `{from}` names no set of this scenario (name=value)");
+            }
+        }
         Ok(())
     }
 
@@ -337,11 +432,19 @@ impl Scenario {
             .collect()
     }
 
-    /// `watchdog_thresh` from the command line.
+    /// `watchdog_thresh`: from a `kernel.watchdog_thresh` set before the hog, else the command
+    /// line.
     pub fn thresh(&self) -> Option<u64> {
-        self.cmdline
+        let set = self
+            .set
             .iter()
-            .find_map(|a| a.strip_prefix("watchdog_thresh=")?.parse().ok())
+            .filter(|s| s.at.is_none() && s.sysctl.as_deref() == Some("kernel.watchdog_thresh"))
+            .find_map(|s| s.value.trim().parse().ok());
+        set.or_else(|| {
+            self.cmdline
+                .iter()
+                .find_map(|a| a.strip_prefix("watchdog_thresh=")?.parse().ok())
+        })
     }
 
     /// The CPUs the hog must prove it ran on (`cpu` and `*_cpu` parameters other than -1): each
@@ -373,23 +476,101 @@ impl Scenario {
             .join(" ")
     }
 
-    /// The latest the scenario's first expected report may come after the hog starts, from how
-    /// the detectors work (kernel/watchdog.c), for a hog that announces itself on the serial
-    /// console as ours do: the 8250 console write calls touch_nmi_watchdog(), which touches
-    /// both detectors for the hog's CPU.
-    ///
-    /// Soft: the touch restarts the clock at the next sample (every 2*thresh/5 s); timestamps
-    /// count units of 2^30 ns and the check is `time_after(now, touch + 2 * thresh)`, so up to
-    /// 2*thresh + 1 units pass, plus one more sample until the timer looks.
-    /// Buddy hard lockup: the neighbour is checked every third sample (1.2 * thresh), two
-    /// checks must see its timer count stale, and the touch makes it skip one: 3.6 * thresh.
+    /// When the scenario's first expected lockup report may come, in seconds after the hog
+    /// starts: see [`detection_window`]. `None` when the scenario expects no lockup report.
+    pub fn window(&self) -> Option<Window> {
+        let kind = self.expect.iter().find_map(|r| match r.kind {
+            KindPattern::Kind(k @ (Kind::SoftLockup | Kind::HardLockup)) => Some(k),
+            _ => None,
+        })?;
+        detection_window(kind, self.thresh()? as f64)
+    }
+
+    /// What the scenario does and proves, for `hogs explain SCENARIO`.
+    pub fn explain(&self) -> String {
+        let mut out = format!(
+            "{}: {}\n\n{}\n",
+            self.name,
+            self.summary,
+            self.description.trim()
+        );
+        out += &format!(
+            "\nBoot: {} vCPUs, kernel arguments {}. Hog: insmod {}.ko {}\n",
+            self.cpus,
+            self.kernel_args().join(" "),
+            self.module,
+            self.param_string()
+        );
+        for s in &self.set {
+            let when = s.at.map_or("before the hog".to_owned(), |t| {
+                format!("{t} s after the hog is loaded")
+            });
+            out += &format!("Sets {} {when}, and back afterwards.\n", s.label());
+        }
+        let rules = [
+            ("Must see", &self.expect),
+            ("May see", &self.allow),
+            ("Must not see", &self.forbid),
+        ];
+        for (what, rules) in rules {
+            for r in rules {
+                let why = r.why.as_deref().map_or(String::new(), |w| format!(": {w}"));
+                out += &format!("{what}: {r}{why}\n");
+            }
+        }
+        if self.expect.is_empty() {
+            out += "Must see: nothing; any report in the scenario fails it.\n";
+        }
+        if let (Some(w), Some(t)) = (self.window(), self.thresh()) {
+            out += &format!(
+                "The first report must come {:.1}-{:.1} s after the hog starts (watchdog_thresh={t}).\n",
+                w.earliest, w.latest
+            );
+        }
+        out
+    }
+
+    /// The latest the first expected report may come ([`Scenario::window`]).
     pub fn latency_bound(&self) -> Option<f64> {
-        let t = self.thresh()? as f64;
-        let unit = (1u64 << 30) as f64 / 1e9;
-        Some(match self.expect.first()?.kind {
-            KindPattern::Kind(Kind::HardLockup) => 3.6 * t,
-            _ => (2.0 * t + 1.0) * unit + 0.8 * t,
-        })
+        self.window().map(|w| w.latest)
+    }
+}
+
+/// When a detector can report a CPU that stopped being serviced at time 0, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Window {
+    pub earliest: f64,
+    pub latest: f64,
+}
+
+/// The detection window of the soft and the buddy hard lockup detectors at `watchdog_thresh`
+/// `t`, from kernel/watchdog.c and kernel/watchdog_buddy.c (the same in 6.12 and 7.3):
+///
+/// - **Soft.** The per-CPU hrtimer fires every sample period (2t/5 s) and queues the stopper,
+///   whose run stamps `watchdog_report_ts`; stamps count units of 2^30 ns, and the check is
+///   `time_after(now, period_ts + 2t)`. The last stamp before the hog took the CPU is at most one
+///   sample period old, and more than 2t units must pass after it: **earliest** 2t units minus a
+///   sample period. Our hogs announce themselves on the serial console, whose driver calls
+///   `touch_nmi_watchdog()`, which restarts the count at the next sample; then up to 2t + 1 units
+///   pass, plus a sample until the timer looks: **latest** (2t+1) units + 2 samples.
+/// - **Buddy hard.** A CPU checks its neighbour's hrtimer count every sample (7.3: three misses
+///   in a row) or every third sample (6.12: one miss after a save); either way 3 samples (1.2t)
+///   must pass after the neighbour's last timer interrupt, which came at most a sample before
+///   the hog turned interrupts off: **earliest** 0.8t. With the console's touch skipping one
+///   check: **latest** 3.6t.
+pub fn detection_window(kind: Kind, t: f64) -> Option<Window> {
+    let unit = (1u64 << 30) as f64 / 1e9;
+    let sample = 2.0 * t / 5.0;
+    match kind {
+        Kind::SoftLockup => Some(Window {
+            earliest: 2.0 * t * unit - sample,
+            latest: (2.0 * t + 1.0) * unit + 2.0 * sample,
+        }),
+        Kind::HardLockup => Some(Window {
+            earliest: 2.0 * sample,
+            latest: 3.6 * t,
+        }),
+        _ => None,
     }
 }
 
@@ -465,10 +646,16 @@ culprit = "^hog_busy::"
         assert_eq!(s.name, "busy-loop");
         assert_eq!(s.param_string(), "cpu=1 secs=6");
         assert_eq!(s.kernel_args(), ["nmi_watchdog=1", "watchdog_thresh=2"]);
+        let w = s.window().unwrap();
         assert_eq!(
-            s.latency_bound().map(|b| (b * 100.0).round() / 100.0),
-            Some(6.97)
+            (
+                (w.earliest * 100.0).round() / 100.0,
+                (w.latest * 100.0).round() / 100.0
+            ),
+            (3.49, 6.97)
         );
+        let hard = detection_window(Kind::HardLockup, 2.0).unwrap();
+        assert_eq!((hard.earliest, hard.latest), (1.6, 7.2));
         let rule = &s.expect[0];
         assert!(rule.matches(&report(
             Kind::SoftLockup,
@@ -561,6 +748,44 @@ culprit = "^hog_busy::"
         .unwrap_err()
         .to_string();
         assert!(err.contains("watchdog_thresh"), "{err}");
+    }
+
+    #[test]
+    fn sets_are_validated_and_move_the_threshold() {
+        let with =
+            |set: &str| Scenario::parse(Path::new("x.toml"), &format!("{GOOD}\n[[set]]\n{set}\n"));
+        let s = with("sysctl = \"kernel.watchdog_thresh\"\nvalue = \"1\"").unwrap();
+        assert_eq!(s.thresh(), Some(1));
+        assert_eq!(s.set[0].target(), "/proc/sys/kernel/watchdog_thresh");
+        assert_eq!(s.set[0].label(), "kernel.watchdog_thresh=1");
+        let err = with("sysctl = \"../etc\"\nvalue = \"1\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("set[0].sysctl `../etc` is not a sysctl name"),
+            "{err}"
+        );
+        let err = with("path = \"/etc/passwd\"\nvalue = \"1\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("must be a file under /sys or /proc/sys"),
+            "{err}"
+        );
+        let err = with("sysctl = \"kernel.watchdog\"\nvalue = \"1\"\nat = 99.0")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("set[0].at must be between 0 and"), "{err}");
+        let err = Scenario::parse(
+            Path::new("x.toml"),
+            &format!("detect_from = \"kernel.watchdog=1\"\n{GOOD}"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("detect_from `kernel.watchdog=1` names no set"),
+            "{err}"
+        );
     }
 
     #[test]

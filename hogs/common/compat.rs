@@ -151,6 +151,11 @@ extern "C" {
     /// 6.12's bindings do not include; exported with `CONFIG_SOFTLOCKUP_DETECTOR`).
     pub(crate) fn touch_softlockup_watchdog();
 
+    /// Tells the hard-lockup detector that this CPU is making progress: the half of C's inline
+    /// `touch_nmi_watchdog()` that is not [`touch_softlockup_watchdog`] (`<linux/nmi.h>`;
+    /// exported with the perf or buddy hard-lockup detector, which `--kdir` validation demands).
+    pub(crate) fn arch_touch_nmi_watchdog();
+
     /// The module's own `struct module`, C's `THIS_MODULE`, defined by `modpost` in the
     /// module's `.mod.c` (`module!` declares it the same way).
     pub(crate) static __this_module: kernel::types::Opaque<bindings::module>;

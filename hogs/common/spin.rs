@@ -46,6 +46,9 @@ pub(crate) struct Manners {
     pub(crate) cond_resched: bool,
     /// Call `touch_softlockup_watchdog()`: tell the soft-lockup detector all is well.
     pub(crate) touch_watchdog: bool,
+    /// Do what C's `touch_nmi_watchdog()` does: tell both detectors all is well (what the
+    /// serial console driver does while it prints).
+    pub(crate) touch_nmi_watchdog: bool,
 }
 
 /// How [`busy_loop`] ended.
@@ -87,9 +90,14 @@ pub(crate) fn busy_loop(secs: u32, manners: Manners) -> Outcome {
         if manners.cond_resched {
             compat::cond_resched();
         }
-        if manners.touch_watchdog {
+        if manners.touch_watchdog || manners.touch_nmi_watchdog {
             // SAFETY: `touch_softlockup_watchdog()` may be called from any context.
             unsafe { compat::touch_softlockup_watchdog() };
+        }
+        if manners.touch_nmi_watchdog {
+            // SAFETY: `arch_touch_nmi_watchdog()` only sets this CPU's `watchdog_hardlockup_touched`
+            // flag, from any context, with interrupts on or off.
+            unsafe { compat::arch_touch_nmi_watchdog() };
         }
 
         let elapsed_ns = now_ns() - start;

@@ -156,6 +156,9 @@ pub struct Report {
     pub stack: Vec<String>,
     /// Taint letters from the report's `Tainted:` field, e.g. `GOL`; empty for `Not tainted`.
     pub tainted: Option<String>,
+    /// Other CPUs whose `NMI backtrace for cpu N` followed the report (an all-CPU backtrace,
+    /// `kernel.softlockup_all_cpu_backtrace` / `hardlockup_all_cpu_backtrace`), in order.
+    pub backtraces: Vec<u32>,
 }
 
 impl Report {
@@ -179,6 +182,7 @@ impl Report {
             time: None,
             stack: Vec::new(),
             tainted: None,
+            backtraces: Vec::new(),
         }
     }
 }

@@ -426,6 +426,9 @@ impl Parser {
                 (Some(cpu), None) => self.find_open(cpu, line.number),
                 _ => None,
             };
+            if let (None, Some(cpu), None) = (report, cpu, caps.name("skipped")) {
+                self.note_backtrace(cpu, line.number);
+            }
             self.block = Some(Block::new(report, Origin::Dump, cpu));
         } else if let Some(caps) = caps(Trigger::SendingNmi, &P.sending_nmi) {
             if let Some(d) = self.block_report_mut() {
@@ -776,6 +779,19 @@ impl Parser {
 }
 
 impl Parser {
+    /// Another CPU's NMI backtrace after a report: part of that report's all-CPU backtrace.
+    fn note_backtrace(&mut self, cpu: u32, now: usize) {
+        if let Some(last) = self
+            .reports
+            .last_mut()
+            .filter(|d| d.report.line + OPEN_WINDOW >= now && d.report.cpu != Some(cpu))
+        {
+            if !last.report.backtraces.contains(&cpu) {
+                last.report.backtraces.push(cpu);
+            }
+        }
+    }
+
     /// `Oops: 0000 [#1]` a few lines after `BUG: unable to handle page fault` (or `invalid
     /// opcode` after `kernel BUG at`) is the same oops, not a second one.
     fn continues_oops(&self, draft: &Draft, now: usize) -> bool {

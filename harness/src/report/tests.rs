@@ -28,6 +28,7 @@ const FIXTURES: &[&str] = &[
     "rcu_detected_stalls_nmi.log",
     "rcu_self_detected.log",
     "rhel7_3.10_hard_lockup_panic.log",
+    "run_6.12_all_cpu_backtrace.log",
     "run_6.12_contention_pair.log",
     "run_6.12_hardlockup_panic.log",
     "run_6.12_shared_boot.log",
@@ -836,4 +837,18 @@ fn explain_rcu_and_hung_task() {
         "{text}"
     );
     assert!(text.contains("echo w > /proc/sysrq-trigger"), "{text}");
+}
+
+#[test]
+fn an_all_cpu_backtrace_belongs_to_its_report() {
+    // kernel.softlockup_all_cpu_backtrace=1 on 6.12: CPU 1's report, then CPU 0's NMI backtrace.
+    let r = only(&golden("run_6.12_all_cpu_backtrace.log")).clone();
+    assert_eq!(
+        (r.kind, r.cpu, r.backtraces.as_slice()),
+        (Kind::SoftLockup, Some(1), &[0][..])
+    );
+    assert_eq!(r.culprit.as_deref(), Some("hog_nopreempt::spin::busy_loop"));
+    // Without the knob the report stands alone.
+    let plain = parse(&read("run_6.12_shared_boot.log"));
+    assert!(plain.iter().all(|r| r.backtraces.is_empty()), "{plain:#?}");
 }
