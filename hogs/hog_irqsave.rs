@@ -46,8 +46,11 @@
 //! With `touch_nmi_watchdog=1` it does what `touch_nmi_watchdog()` does every round (as the
 //! serial console driver does while it prints): the touch control, reported by neither detector.
 //!
+//! With `also_cpu=N` a second thread does the same on CPU N at the same time: on a 2-CPU guest,
+//! every CPU has interrupts off, the buddy detector's blind spot.
+//!
 //! Parameters: `secs` (default 10, must not be 0), `cpu` (default -1 = not bound),
-//! `touch_nmi_watchdog` (default 0),
+//! `also_cpu` (default -1), `touch_nmi_watchdog` (default 0),
 //! `force`, `assume_bare_metal` (see `common/guard.rs`).
 
 #[path = "common/compat.rs"]
@@ -80,15 +83,23 @@ params::module_param!(
     "CPU to bind the hog thread to (-1 = let the scheduler choose)"
 );
 params::module_param!(
+    also_cpu: i32 = -1,
+    "A second CPU to hog the same way at the same time (-1 = none): all CPUs of a 2-CPU guest"
+);
+params::module_param!(
     touch_nmi_watchdog: bool = false,
     "Do what touch_nmi_watchdog() does every round (a control: no lockup is reported)"
 );
 
 /// The lock the hog holds with interrupts disabled.
 static LOCK: lock::RawSpinLock = lock::RawSpinLock::new();
+/// The lock of the hog on `also_cpu`, so neither waits for the other.
+static ALSO_LOCK: lock::RawSpinLock = lock::RawSpinLock::new();
 
 /// The hog thread: spins on its CPU with interrupts disabled.
 struct IrqSave {
+    /// The lock this thread holds.
+    lock: &'static lock::RawSpinLock,
     /// How long to spin, in seconds (0: until unloaded).
     secs: u32,
     /// Whether to touch both lockup detectors every round.
@@ -97,7 +108,7 @@ struct IrqSave {
 
 impl thread::ThreadBody for IrqSave {
     fn run(&self) {
-        let guard = LOCK.lock_irqsave();
+        let guard = self.lock.lock_irqsave();
         // SAFETY: `leave_mm()` needs preemption off, as it is here. It switches this CPU from
         // the user memory map it borrowed (lazy TLB mode, as every kthread) to the kernel's
         // own, which is all a kthread uses.
@@ -124,6 +135,8 @@ impl thread::ThreadBody for IrqSave {
 struct HogIrqSave {
     /// The `hog_irqsave` kthread.
     _thread: thread::Thread<IrqSave>,
+    /// The second one, on `also_cpu`.
+    _also: Option<thread::Thread<IrqSave>>,
 }
 
 impl kernel::Module for HogIrqSave {
@@ -139,12 +152,26 @@ impl kernel::Module for HogIrqSave {
             );
             return Err(EINVAL);
         }
+        let also = guard::cpu_param("also_cpu", also_cpu::get())?;
+        if also.is_some() && (cpu.is_none() || also == cpu) {
+            pr_err!("also_cpu needs cpu set to another CPU\n");
+            return Err(EINVAL);
+        }
         LOCK.init();
-        let hog = IrqSave {
+        ALSO_LOCK.init();
+        let hog = |lock| IrqSave {
+            lock,
             secs,
             touch_nmi_watchdog: touch_nmi_watchdog::get(),
         };
-        let thread = thread::Thread::spawn(c"hog_irqsave", cpu, hog)?;
-        Ok(Self { _thread: thread })
+        let thread = thread::Thread::spawn(c"hog_irqsave", cpu, hog(&LOCK))?;
+        let also = match also {
+            Some(cpu) => Some(thread::Thread::spawn(c"hog_irqsave", Some(cpu), hog(&ALSO_LOCK))?),
+            None => None,
+        };
+        Ok(Self {
+            _thread: thread,
+            _also: also,
+        })
     }
 }

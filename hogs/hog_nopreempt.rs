@@ -26,8 +26,11 @@
 //! With `touch_watchdog=1` it calls `touch_softlockup_watchdog()` every round, as code that
 //! knows it keeps a CPU busy legitimately does: the touch control, never reported.
 //!
+//! With `rounds=2 rest=3` it hogs the CPU twice, sleeping 3 s in between: time for a sysctl
+//! that reconfigures the watchdog on every CPU (and so needs CPU 1 for a moment) to complete.
+//!
 //! Parameters: `secs` (default 10, 0 = until unloaded), `cpu` (default -1 = not bound),
-//! `touch_watchdog` (default 0),
+//! `touch_watchdog` (default 0), `rounds` (default 1), `rest` (default 0),
 //! `force`, `assume_bare_metal` (see `common/guard.rs`).
 
 #[path = "common/compat.rs"]
@@ -60,6 +63,14 @@ params::module_param!(
     "CPU to bind the hog thread to (-1 = let the scheduler choose)"
 );
 params::module_param!(
+    rounds: u32 = 1,
+    "How many times to hog the CPU for secs seconds (1-10)"
+);
+params::module_param!(
+    rest: u32 = 0,
+    "Seconds between two rounds, with the CPU given back (asleep)"
+);
+params::module_param!(
     touch_watchdog: bool = false,
     "Call touch_softlockup_watchdog() every round (a control: no soft lockup is reported)"
 );
@@ -73,6 +84,10 @@ struct NoPreempt {
     secs: u32,
     /// Whether to touch the soft-lockup watchdog every round.
     touch_watchdog: bool,
+    /// How many times to hog the CPU.
+    rounds: u32,
+    /// Seconds asleep between two rounds.
+    rest: u32,
 }
 
 impl thread::ThreadBody for NoPreempt {
@@ -86,12 +101,25 @@ impl thread::ThreadBody for NoPreempt {
         } else {
             ""
         };
-        spin::hog(
-            NO_PREEMPT.lock(),
-            self.secs,
-            manners,
-            format_args!("with preemption disabled (raw spinlock held){touching}"),
-        );
+        for round in 0..self.rounds {
+            if round > 0 {
+                // Give the CPU back for `rest` seconds, so that what needs it (a sysctl that
+                // reconfigures the watchdog on every CPU) can run between the rounds.
+                let until = spin::now_ns() + i64::from(self.rest) * 1_000_000_000;
+                if !thread::sleep_until(|| spin::now_ns() >= until) {
+                    return;
+                }
+            }
+            spin::hog(
+                NO_PREEMPT.lock(),
+                self.secs,
+                manners,
+                format_args!("with preemption disabled (raw spinlock held){touching}"),
+            );
+            if thread::should_stop() {
+                return;
+            }
+        }
     }
 }
 
@@ -105,10 +133,17 @@ impl kernel::Module for HogNoPreempt {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         guard::check_virtual_machine()?;
         let cpu = guard::cpu_param("cpu", cpu::get())?;
+        let rounds = rounds::get();
+        if !(1..=10).contains(&rounds) {
+            pr_err!("rounds={}: must be 1 to 10\n", rounds);
+            return Err(EINVAL);
+        }
         NO_PREEMPT.init();
         let hog = NoPreempt {
             secs: secs::get(),
             touch_watchdog: touch_watchdog::get(),
+            rounds,
+            rest: rest::get(),
         };
         let thread = thread::Thread::spawn(c"hog_nopreempt", cpu, hog)?;
         Ok(Self { _thread: thread })

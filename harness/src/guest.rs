@@ -79,10 +79,18 @@ impl Undo {
         }
     }
 
-    /// Writes every old value back; the first failure is returned (the boot must end then).
+    /// Writes every old value back, once per file (the value it had before the first write);
+    /// the first failure is returned (the boot must end then).
     fn restore(self, scenario: &str) -> Result<std::result::Result<(), String>> {
         let mut failed = Ok(());
-        for (path, old, name) in self.0.into_iter().rev() {
+        let firsts: Vec<(PathBuf, String, String)> = self
+            .0
+            .iter()
+            .enumerate()
+            .filter(|(i, (path, _, _))| !self.0[..*i].iter().any(|(p, _, _)| p == path))
+            .map(|(_, w)| w.clone())
+            .collect();
+        for (path, old, name) in firsts.into_iter().rev() {
             let result = write_value(&path, &old).map(|_| ());
             tell(&Event::Set {
                 scenario: scenario.to_owned(),

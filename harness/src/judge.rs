@@ -554,11 +554,17 @@ fn judge_window(scenario: &Scenario, latency: Option<f64>, f: &mut Findings) {
     let (Some(l), Some(w), Some(t)) = (latency, scenario.window(), scenario.thresh()) else {
         return;
     };
+    let since = scenario
+        .detect_from
+        .as_ref()
+        .map_or("the hog started".to_owned(), |from| {
+            format!("{from} (and the hog ran)")
+        });
     if l < w.earliest - EARLY_SLACK_SECS {
         f.add(
             Outcome::Fail,
             format!(
-                "fired too early: {l:.1} s after the hog started, earliest possible {:.1} s at watchdog_thresh={t}",
+                "fired too early: {l:.1} s after {since}, earliest possible {:.1} s at watchdog_thresh={t}",
                 w.earliest
             ),
         );
@@ -566,7 +572,7 @@ fn judge_window(scenario: &Scenario, latency: Option<f64>, f: &mut Findings) {
         f.add(
             Outcome::Fail,
             format!(
-                "fired late: {l:.1} s after the hog started, latest possible {:.1} s (+{LATE_TOLERANCE_SECS} s tolerance) at watchdog_thresh={t}",
+                "fired late: {l:.1} s after {since}, latest possible {:.1} s (+{LATE_TOLERANCE_SECS} s tolerance) at watchdog_thresh={t}",
                 w.latest
             ),
         );

@@ -98,7 +98,14 @@ pub fn balance(groups: Vec<Vec<&Scenario>>, jobs: usize, kernels: usize) -> Vec<
         .flatten()
         .map(|s| boot_secs(&[s]))
         .fold(0.0, f64::max);
-    let cap = (total / jobs.max(1) as f64).max(longest_single);
+    // Two boots per worker's share, so the longest-first queue packs the workers evenly; one
+    // worker gains nothing from splitting.
+    let share = if jobs <= 1 {
+        total
+    } else {
+        total / (2 * jobs) as f64
+    };
+    let cap = share.max(longest_single);
     let mut out = Vec::new();
     for group in groups {
         let parts = ((boot_secs(&group) / cap).ceil() as usize).clamp(1, group.len());
@@ -505,10 +512,11 @@ mod tests {
         let sizes = |g: Vec<Vec<&Scenario>>| g.iter().map(Vec::len).collect::<Vec<_>>();
         // One worker: sharing a boot is cheapest, nothing is split.
         assert_eq!(sizes(balance(groups(), 1, 1)), [6]);
-        // Two workers: two boots of about half the work each.
-        assert_eq!(sizes(balance(groups(), 2, 1)), [3, 3]);
-        // Two kernels share two workers: each kernel's boot stays whole.
-        assert_eq!(sizes(balance(groups(), 2, 2)), [6]);
+        // Two workers: four boots, about a quarter of the work each, none shorter than a boot
+        // of one scenario.
+        assert_eq!(sizes(balance(groups(), 2, 1)), [2, 2, 1, 1]);
+        // Two kernels share two workers: each kernel's boot is split in two.
+        assert_eq!(sizes(balance(groups(), 2, 2)), [3, 3]);
         // Every scenario is in exactly one boot, in order.
         let names: Vec<&str> = balance(groups(), 4, 1)
             .into_iter()
