@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 use hogs::kernel::Kernel;
 use hogs::modules::{Lint, Modules};
 use hogs::protocol::{BootFacts, Event};
-use hogs::record::{self, Ending};
+use hogs::record;
 use hogs::results::{self, RunResult};
 use hogs::{compare, guest, output, report, runner, scenario, signals, vm};
 
@@ -506,15 +506,7 @@ fn boot_check(vng: &Path, kernel: &Kernel) -> Result<ExitCode> {
             log.display()
         );
     }
-    let record = record::read(
-        &ended.console,
-        Ending {
-            exit: ended.exit,
-            timed_out: ended.timed_out,
-            interrupted: ended.interrupted,
-            survivors: ended.survivors.clone(),
-        },
-    );
+    let record = record::of_boot(&ended);
     let facts: &BootFacts = record
         .events
         .iter()

@@ -90,6 +90,19 @@ pub const EXCERPT_LINES: usize = 200;
 /// How many lines of each report an excerpt keeps.
 const REPORT_LINES: usize = 45;
 
+/// Reads a boot that [`crate::vm::Boot::run`] ran into a record.
+pub fn of_boot(ended: &crate::vm::Ended) -> BootRecord {
+    read(
+        &ended.console,
+        Ending {
+            exit: ended.exit,
+            timed_out: ended.timed_out,
+            interrupted: ended.interrupted,
+            survivors: ended.survivors.clone(),
+        },
+    )
+}
+
 /// Reads one boot's console (and how it ended) into a record.
 pub fn read(console: &[u8], ending: Ending) -> BootRecord {
     let mut record = BootRecord {

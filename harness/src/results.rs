@@ -242,6 +242,56 @@ mod tests {
         );
     }
 
+    fn run(shard: &str, boots: &[(usize, &str)]) -> RunResult {
+        let json = serde_json::json!({
+            "kernel": "6.12.117", "kernel_dir": "/k", "append": [], "dir": ".", "wall_secs": 1.0,
+            "shard": shard,
+            "boots": boots.iter().map(|(i, _)| serde_json::json!({
+                "index": i, "scenarios": [], "cpus": 2, "cmdline": [], "boot_secs": null,
+                "wall_secs": 1.0, "exit": "vng exited with status 0", "timed_out": false,
+                "survivors": [], "preempt": null, "console_log": format!("boot-{i}.console.log")
+            })).collect::<Vec<_>>(),
+            "scenarios": boots.iter().map(|(i, name)| serde_json::json!({
+                "name": name, "summary": "", "boot": i, "outcome": "PASS", "reasons": [],
+                "expectations": [], "latency_secs": null, "latency_earliest_secs": null,
+                "latency_bound_secs": null, "duration_secs": null, "preempt": null,
+                "reports": [], "excerpt": ""
+            })).collect::<Vec<_>>(),
+        });
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn shards_merge_into_the_whole_run_in_boot_order() {
+        let merged = merge(vec![
+            run("2/2", &[(2, "b")]),
+            run("1/2", &[(1, "a"), (3, "c")]),
+        ])
+        .unwrap();
+        assert_eq!(merged.len(), 1);
+        let names: Vec<&str> = merged[0]
+            .scenarios
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(names, ["a", "b", "c"]);
+        assert_eq!(merged[0].shard, None, "every shard of the split is there");
+        let half = merge(vec![run("1/3", &[(1, "a")]), run("2/3", &[(2, "b")])]).unwrap();
+        assert_eq!(half[0].shard.as_deref(), Some("1/3+2/3"));
+        let err = merge(vec![run("1/2", &[(1, "a")]), run("2/2", &[(1, "a")])]).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("scenario `a` on Linux 6.12.117 is in two of the files"),
+            "{err}"
+        );
+        let err = merge(vec![run("1/2", &[(1, "a")]), run("1/3", &[(2, "b")])]).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("cannot merge shards of different splits"),
+            "{err}"
+        );
+    }
+
     #[test]
     fn other_files_and_versions_are_refused() {
         let dir = tempfile::tempdir().unwrap();

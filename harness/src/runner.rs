@@ -12,7 +12,7 @@ use crate::judge::{self, Unrun, Verdict};
 use crate::kernel::Kernel;
 use crate::live::Live;
 use crate::modules::Modules;
-use crate::record::{self, Ending};
+use crate::record;
 use crate::results::{BootResult, RunResult, ScenarioResult};
 use crate::scenario::Scenario;
 use crate::signals;
@@ -374,15 +374,7 @@ impl BootJob<'_> {
         if let Some(live) = live.as_mut() {
             live.finish();
         }
-        let record = record::read(
-            &ended.console,
-            Ending {
-                exit: ended.exit,
-                timed_out: ended.timed_out,
-                interrupted: ended.interrupted,
-                survivors: ended.survivors.clone(),
-            },
-        );
+        let record = record::of_boot(&ended);
         let verdicts = judge::judge_boot(group, &record);
         let results = group
             .iter()

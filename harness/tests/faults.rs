@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use hogs::judge::{judge_boot, Outcome, Verdict};
 use hogs::protocol::{encode, Event};
-use hogs::record::{self, Ending, Exit};
+use hogs::record::{self, Exit};
 use hogs::scenario::Scenario;
 use hogs::vm::{Boot, Ended};
 
@@ -80,15 +80,7 @@ fn boot(dir: &Path, vng: &Path, deadline: Duration, stop: impl Fn() -> Option<i3
 }
 
 fn verdict(ended: &Ended) -> Verdict {
-    let record = record::read(
-        &ended.console,
-        Ending {
-            exit: ended.exit,
-            timed_out: ended.timed_out,
-            interrupted: ended.interrupted,
-            survivors: ended.survivors.clone(),
-        },
-    );
+    let record = record::of_boot(ended);
     let s = scenario();
     judge_boot(&[&s], &record).remove(0)
 }
