@@ -215,6 +215,12 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Cmd::Check { file, json } => {
             let text = read_input(&file)?;
             let reports = report::parse(&text);
+            if !report::looks_like_kernel_log(&text, &reports) {
+                bail!(
+                    "{} does not look like a kernel log: no [seconds] timestamps, no kernel lines, no reports",
+                    file.display()
+                );
+            }
             if json {
                 println!("{}", report::to_json(&reports));
             } else {
@@ -247,7 +253,14 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 return Ok(ExitCode::SUCCESS);
             }
             let text = read_input(&file)?;
-            print!("{}", report::explain(&report::parse(&text)));
+            let reports = report::parse(&text);
+            if !report::looks_like_kernel_log(&text, &reports) {
+                bail!(
+                    "{} does not look like a kernel log (nor is it a scenario: see `hogs list`)",
+                    file.display()
+                );
+            }
+            print!("{}", report::explain(&reports));
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Kernel { kernel } => {

@@ -117,18 +117,24 @@ fn live_needs_exactly_one_scenario() {
 }
 
 #[test]
-fn check_reads_garbage_without_failing() {
+fn check_refuses_garbage_and_reads_a_quiet_log() {
     let garbage: Vec<u8> = (0..20_000u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
         .collect();
     let out = hogs_stdin(&["check", "-"], &garbage);
+    assert_one_line_error(&out, "- does not look like a kernel log");
+    let out = hogs_stdin(&["check", "--json", "-"], b"");
+    assert_one_line_error(&out, "does not look like a kernel log");
+    let quiet =
+        b"[    0.000000] Linux version 6.12.117\n[    1.000000] Run /init as init process\n";
+    let out = hogs_stdin(&["check", "-"], quiet);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "no reports");
-    let out = hogs_stdin(&["check", "--json", "-"], &garbage);
+    let out = hogs_stdin(&["check", "--json", "-"], quiet);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["reports"].as_array().map(Vec::len), Some(0));
 }

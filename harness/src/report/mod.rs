@@ -192,6 +192,16 @@ pub fn parse(text: &[u8]) -> Vec<Report> {
     parser::parse(text)
 }
 
+/// Whether `text` looks like a kernel log at all: it has a report, a `[  12.345678]` stamp, or a
+/// line a kernel or syslog prints (`Linux version`, `kernel:`). `check` refuses anything else, so
+/// garbage is an error rather than a quiet "no reports".
+pub fn looks_like_kernel_log(text: &[u8], reports: &[Report]) -> bool {
+    !reports.is_empty()
+        || lines(text).any(|l| {
+            l.time.is_some() || l.text.starts_with("Linux version") || l.text.contains("kernel: ")
+        })
+}
+
 /// The reports as `{"reports":[...]}`, pretty-printed.
 /// The preemption model the console says the kernel runs: the last boot line
 /// `Dynamic Preempt: voluntary` (PREEMPT_DYNAMIC kernels; `Dynamic Preempt: unsupported mode:
