@@ -86,7 +86,8 @@ impl kernel::Module for HogBusy {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         guard::check_virtual_machine()?;
         let cpu = guard::cpu_param("cpu", cpu::get())?;
-        let thread = thread::Thread::spawn(c"hog_busy", cpu, Busy { secs: secs::get() })?;
+        let secs = guard::secs_param(secs::get(), false)?;
+        let thread = thread::Thread::spawn(c"hog_busy", cpu, Busy { secs })?;
         Ok(Self { _thread: thread })
     }
 }

@@ -143,7 +143,7 @@ impl kernel::Module for HogIrqSave {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         guard::check_virtual_machine()?;
         let cpu = guard::cpu_param("cpu", cpu::get())?;
-        let secs = secs::get();
+        let secs = guard::secs_param(secs::get(), false)?;
         if secs == 0 {
             pr_err!(
                 "secs=0: hog_irqsave needs a duration: with interrupts off until rmmod, the \
@@ -166,7 +166,11 @@ impl kernel::Module for HogIrqSave {
         };
         let thread = thread::Thread::spawn(c"hog_irqsave", cpu, hog(&LOCK))?;
         let also = match also {
-            Some(cpu) => Some(thread::Thread::spawn(c"hog_irqsave", Some(cpu), hog(&ALSO_LOCK))?),
+            Some(cpu) => Some(thread::Thread::spawn(
+                c"hog_irqsave",
+                Some(cpu),
+                hog(&ALSO_LOCK),
+            )?),
             None => None,
         };
         Ok(Self {

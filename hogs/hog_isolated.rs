@@ -92,9 +92,9 @@ impl kernel::Module for HogIsolated {
             pr_err!("cpu=-1: hog_isolated must be bound to the isolated CPU\n");
             return Err(EINVAL);
         };
+        let secs = guard::secs_param(secs::get(), false)?;
         NO_PREEMPT.init();
-        let thread =
-            thread::Thread::spawn(c"hog_isolated", Some(cpu), Isolated { secs: secs::get() })?;
+        let thread = thread::Thread::spawn(c"hog_isolated", Some(cpu), Isolated { secs })?;
         Ok(Self { _thread: thread })
     }
 }

@@ -140,7 +140,7 @@ impl kernel::Module for HogNoPreempt {
         }
         NO_PREEMPT.init();
         let hog = NoPreempt {
-            secs: secs::get(),
+            secs: guard::secs_param(secs::get(), false)?,
             touch_watchdog: touch_watchdog::get(),
             rounds,
             rest: rest::get(),

@@ -160,7 +160,9 @@ impl kernel::Module for HogPair {
         let holder = thread::Thread::spawn(
             c"hog_holder",
             Some(holder_cpu),
-            Holder { secs: secs::get() },
+            Holder {
+                secs: guard::secs_param(secs::get(), false)?,
+            },
         )?;
         let waiter = thread::Thread::spawn(c"hog_waiter", Some(waiter_cpu), Waiter)?;
         Ok(Self {

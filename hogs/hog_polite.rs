@@ -122,7 +122,7 @@ impl kernel::Module for HogPolite {
         guard::check_virtual_machine()?;
         let cpu = guard::cpu_param("cpu", cpu::get())?;
         let polite = Polite {
-            secs: secs::get(),
+            secs: guard::secs_param(secs::get(), true)?,
             touch_watchdog: touch_watchdog::get(),
             warn: warn::get(),
         };

@@ -6,6 +6,8 @@
 //!   on bare metal unless `force=1`. The test-only `assume_bare_metal=1` makes them act as if
 //!   the hypervisor flag were absent, so the refusal can be tested in a VM.
 //! - [`cpu_param`]: a `cpu=`-like parameter names a CPU that exists and is online.
+//! - [`secs_param`]: a hog's duration is bounded: at most [`MAX_SECS`], and "until unloaded"
+//!   (0) only where something can still run `rmmod`.
 //!
 //! Declares the `force` and `assume_bare_metal` parameters, shared by every hog.
 
@@ -54,6 +56,34 @@ pub(crate) fn check_virtual_machine() -> Result {
     Err(EPERM)
 }
 
+/// The longest a hog may keep a CPU: ten minutes. Longer is the same hazard as "until unloaded"
+/// on a CPU nothing else can use.
+pub(crate) const MAX_SECS: u32 = 600;
+
+/// Checks a hog's `secs` parameter and returns it.
+///
+/// Refuses (with `EINVAL` and a log line) more than [`MAX_SECS`], and 0 ("until unloaded")
+/// when the hog does not give its CPU away (`yields` false) and only one CPU is online: then
+/// nothing could ever run `rmmod` to stop it.
+pub(crate) fn secs_param(value: u32, yields: bool) -> Result<u32> {
+    if value > MAX_SECS {
+        pr_err!(
+            "secs={}: at most {} (a longer lockup is as hazardous as one until unloaded)\n",
+            value,
+            MAX_SECS
+        );
+        return Err(EINVAL);
+    }
+    if value == 0 && !yields && online_cpus() <= 1 {
+        pr_err!(
+            "secs=0 with one online CPU: the hog would keep it until unloaded, and nothing \
+             could run rmmod\n"
+        );
+        return Err(EINVAL);
+    }
+    Ok(value)
+}
+
 /// Checks a CPU-number parameter: `-1` means "do not bind" and gives `None`.
 ///
 /// Otherwise the CPU must exist (below `nr_cpu_ids`) and be online; if not, the reason is
@@ -82,6 +112,14 @@ pub(crate) fn cpu_param(name: &str, value: i32) -> Result<Option<u32>> {
         return Err(EINVAL);
     }
     Ok(Some(cpu))
+}
+
+/// The number of online CPUs, C's `num_online_cpus()` (a snapshot: hotplug may change it).
+fn online_cpus() -> u32 {
+    // SAFETY: `nr_cpu_ids` is set during boot, before any module can be loaded, and only read
+    // afterwards.
+    let nr_cpu_ids = unsafe { bindings::nr_cpu_ids };
+    (0..nr_cpu_ids).filter(|&cpu| cpu_online(cpu)).count() as u32
 }
 
 /// Returns whether `cpu` (below `nr_cpu_ids`) is online, C's `cpu_online()`.
