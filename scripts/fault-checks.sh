@@ -15,9 +15,41 @@ hogs=target/release/hogs
 
 fail() { echo "fault check: $*" >&2; exit 1; }
 
-# Processes a boot may leave behind; none may exist between checks.
-boot_processes() { pgrep -f 'qemu-system|boot-guard|bin/vng' || true; }
-[ -z "$(boot_processes)" ] || fail "processes of an earlier boot are running: $(boot_processes | tr '\n' ' ')"
+# The processes of the boot that hogs started into folder OUT: its guard (found by the plan path
+# on its command line) and every descendant, as "PID COMM" lines. Only this run's processes are
+# looked at, so other VMs on the machine neither disturb the checks nor get killed by them.
+boot_tree() {
+  python3 - "$1/boot-1.plan.json" <<'PY'
+import os, sys
+plan = sys.argv[1]
+procs = {}
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        stat = open(f"/proc/{pid}/stat").read()
+        cmd = open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        continue
+    comm, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+    if rest[0] not in "ZX":
+        procs[int(pid)] = (int(rest[1]), comm, cmd)
+tree = [p for p, (_, _, cmd) in procs.items() if "boot-guard" in cmd and plan in cmd]
+for p in tree:
+    tree += [c for c, (parent, _, _) in procs.items() if parent == p and c not in tree]
+for p in tree:
+    print(p, procs[p][1])
+PY
+}
+
+# Waits up to 15 s until none of the PIDs in "$boot" (a boot_tree listing) is alive.
+wait_boot_gone() {
+  for _ in $(seq 1 75); do
+    alive=$(echo "$boot" | while read -r p _; do [ -n "$p" ] && [ -d "/proc/$p" ] &&
+      ! grep -q '^[^)]*) [ZX]' "/proc/$p/stat" 2>/dev/null && echo "$p"; done || true)
+    [ -z "$alive" ] && return 0
+    sleep 0.2
+  done
+  fail "$1: processes of the boot are still running: $(echo "$alive" | tr '\n' ' ')"
+}
 
 # Starts `hogs [ARGS...] run SCENARIO` in the background with SIGINT at its default (a background
 # job of a non-interactive shell ignores it), into folder OUT; sets $pid.
@@ -43,43 +75,42 @@ wait_for_hog() {
   fail "the hog did not start within 120 s (log: $out.log)"
 }
 
-# Waits up to 15 s for every process of the boot to be gone.
-wait_no_boot_processes() {
-  for _ in $(seq 1 75); do
-    [ -z "$(boot_processes)" ] && return 0
-    sleep 0.2
-  done
-  fail "$1: processes of the boot are still running: $(boot_processes | tr '\n' ' ')"
-}
 
 echo "fault check 1: SIGINT during a real boot"
 start_run "$results/sigint" polite-control "$@"
 wait_for_hog "$results/sigint" hog_polite
+boot=$(boot_tree "$results/sigint")
+echo "$boot" | grep -q qemu-system || fail "no QEMU found in the boot's process tree: $boot"
 kill -INT "$pid"
 set +e
 wait "$pid"
 rc=$?
 set -e
-wait_no_boot_processes "after SIGINT"
+wait_boot_gone "after SIGINT"
 python3 scripts/expect_verdicts.py "$results/sigint/results.json" "$rc" --exit 130 \
   "polite-control=ERROR~interrupted by SIGINT"
 
 echo "fault check 2: QEMU killed in the middle of a scenario"
 start_run "$results/qemu-killed" polite-control "$@"
 wait_for_hog "$results/qemu-killed" hog_polite
-pkill -KILL -f qemu-system
+boot=$(boot_tree "$results/qemu-killed")
+qemu=$(echo "$boot" | awk '$2 ~ /^qemu-system/ {print $1}')
+[ -n "$qemu" ] || fail "no QEMU found in the boot's process tree: $boot"
+kill -KILL $qemu
 set +e
 wait "$pid"
 rc=$?
 set -e
-wait_no_boot_processes "after killing QEMU"
+wait_boot_gone "after killing QEMU"
 python3 scripts/expect_verdicts.py "$results/qemu-killed.json" "$rc" \
   "polite-control=ERROR~host fault: the scenario did not finish: vng exited with status"
 
 echo "fault check 3: hogs itself killed with SIGKILL"
 start_run "$results/sigkill" hung-guest --scenarios tests/scenarios "$@"
 wait_for_hog "$results/sigkill" hog_irqsave
+boot=$(boot_tree "$results/sigkill")
+echo "$boot" | grep -q qemu-system || fail "no QEMU found in the boot's process tree: $boot"
 kill -KILL "$pid"
 wait "$pid" 2>/dev/null || true
-wait_no_boot_processes "after SIGKILL of hogs"
+wait_boot_gone "after SIGKILL of hogs"
 echo "fault check: ok (no process of the boot survived its harness)"
