@@ -545,8 +545,10 @@ fn stray_reports(record: &BootRecord) -> Vec<String> {
 /// start line and the report's first line are stamped when printed, not at the events.
 pub const EARLY_SLACK_SECS: f64 = 0.1;
 /// A report later than the latest possible time by more than this is "late". TCG under load
-/// delays timers: measured over warm runs on these machines, the latest report came 0.2 s after
-/// the theoretical bound (see the README).
+/// delays timers: over 20 warm runs of the 6.12 suite at `--jobs 2` on these 2-core machines,
+/// 6.12's buddy hard lockups came up to the bound itself (7.2 s at watchdog_thresh=2), so the
+/// tolerance is the machine's noise (a scenario's latency spread was up to 1.5 s), not slack in
+/// the bound.
 pub const LATE_TOLERANCE_SECS: f64 = 2.0;
 
 /// The first expected report must come inside the detector's window ([`Scenario::window`]).
