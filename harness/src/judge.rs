@@ -892,6 +892,46 @@ culprit = "^hog_busy::"
     }
 
     #[test]
+    fn an_all_cpu_backtrace_rule_fails_without_the_backtrace() {
+        let s = scenario(&format!("{BUSY}backtraces = [0]\n"));
+        let v = judge1(&s, &ran(SOFT));
+        assert_eq!(v.outcome, Outcome::Fail);
+        assert!(
+            v.reasons[0].contains("with the backtraces of CPUs [0]"),
+            "{:?}",
+            v.reasons
+        );
+        let with = format!("{SOFT}\nSending NMI from CPU 1 to CPUs 0:\nNMI backtrace for cpu 0");
+        assert_eq!(judge1(&s, &ran(&with)).outcome, Outcome::Pass);
+    }
+
+    #[test]
+    fn repeated_reports_must_grow_and_keep_the_cadence() {
+        let s = scenario(&format!("{BUSY}min = 2\nrepeating = true\n"));
+        let report = |secs: u32| SOFT.replace("stuck for 5s", &format!("stuck for {secs}s"));
+        // One console line a second: the repeat comes `gap` seconds after the first report.
+        let repeat = |secs: u32, gap: usize| {
+            let filler = vec!["hog_busy: spinning"; gap - 2].join("\n");
+            ran(&format!("{}\n{filler}\n{}", report(6), report(secs)))
+        };
+        assert_eq!(judge1(&s, &repeat(12, 6)).outcome, Outcome::Pass);
+        let flat = judge1(&s, &repeat(6, 6));
+        assert_eq!(flat.outcome, Outcome::Fail);
+        assert!(
+            flat.reasons[0].contains("is stuck for 6 s, not more than the previous 6 s"),
+            "{:?}",
+            flat.reasons
+        );
+        let soon = judge1(&s, &repeat(12, 3));
+        assert_eq!(soon.outcome, Outcome::Fail);
+        assert!(
+            soon.reasons[0].contains("came 3.0 s after the previous one"),
+            "{:?}",
+            soon.reasons
+        );
+    }
+
+    #[test]
     fn a_control_that_warns_fails_even_when_any_hang_is_allowed() {
         let v = judge1(&scenario("[[allow]]\nkind = \"any\"\n"), &ran(WARN));
         assert_eq!(v.outcome, Outcome::Fail);
