@@ -2,8 +2,11 @@
 # Host faults with real boots (part of scripts/test.sh): each check starts `hogs run`, waits
 # until its hog runs in the guest, then breaks something on the host.
 #   1. SIGINT to hogs: exit 130, a results file with the scenario ERROR, no process of the boot left;
-#   2. SIGKILL of QEMU: the scenario is ERROR naming the host fault, not a kernel failure;
-#   3. SIGKILL of hogs (a CI job killed at its limit) while the guest is silent (hung-guest: its
+#   2. SIGKILL of QEMU once: the boot runs again (a host fault says nothing about the kernel)
+#      and passes, and results.json says it was retried;
+#   3. SIGKILL of QEMU in both attempts: the scenario is ERROR naming the host fault, not a
+#      kernel failure;
+#   4. SIGKILL of hogs (a CI job killed at its limit) while the guest is silent (hung-guest: its
 #      only CPU spins with interrupts off, so QEMU never writes to the dead harness's pipes and
 #      no SIGPIPE ends it): no QEMU, vng or guard left behind.
 # Usage: scripts/fault-checks.sh RESULTS_DIR [hogs args before `run`...]
@@ -90,22 +93,65 @@ wait_boot_gone "after SIGINT"
 python3 scripts/expect_verdicts.py "$results/sigint/results.json" "$rc" --exit 130 \
   "polite-control=ERROR~interrupted by SIGINT"
 
-echo "fault check 2: QEMU killed in the middle of a scenario"
+# Kills the QEMU of the boot in folder OUT.
+kill_qemu() {
+  boot=$(boot_tree "$1")
+  qemu=$(echo "$boot" | awk '$2 ~ /^qemu-system/ {print $1}')
+  [ -n "$qemu" ] || fail "no QEMU found in the boot's process tree: $boot"
+  kill -KILL $qemu
+}
+
+# Waits until the boot in folder OUT was started again after a host fault.
+wait_for_retry() {
+  for _ in $(seq 1 300); do
+    [ -f "$1/boot-1.attempt-1.console.log" ] && return 0
+    kill -0 "$pid" 2>/dev/null || fail "hogs ended without retrying the boot (log: $1.log)"
+    sleep 0.2
+  done
+  fail "the boot was not retried within 60 s (log: $1.log)"
+}
+
+# Checks that results.json in OUT says boot 1 was retried after a host fault.
+expect_retried() {
+  python3 - "$1/results.json" <<'PY'
+import json, sys
+boot = json.load(open(sys.argv[1]))["runs"][0]["boots"][0]
+why = boot.get("retried_after") or ""
+if not why.startswith("host fault: "):
+    sys.exit(f"fault check: boot 1 should say it was retried after a host fault, it says {why!r}")
+PY
+}
+
+echo "fault check 2: QEMU killed once in the middle of a scenario: the boot runs again and passes"
 start_run "$results/qemu-killed" polite-control "$@"
 wait_for_hog "$results/qemu-killed" hog_polite
-boot=$(boot_tree "$results/qemu-killed")
-qemu=$(echo "$boot" | awk '$2 ~ /^qemu-system/ {print $1}')
-[ -n "$qemu" ] || fail "no QEMU found in the boot's process tree: $boot"
-kill -KILL $qemu
+kill_qemu "$results/qemu-killed"
+wait_for_retry "$results/qemu-killed"
 set +e
 wait "$pid"
 rc=$?
 set -e
 wait_boot_gone "after killing QEMU"
-python3 scripts/expect_verdicts.py "$results/qemu-killed.json" "$rc" \
-  "polite-control=ERROR~host fault: the scenario did not finish: vng exited with status"
+python3 scripts/expect_verdicts.py "$results/qemu-killed.json" "$rc" --exit 0 "polite-control=PASS"
+expect_retried "$results/qemu-killed"
 
-echo "fault check 3: hogs itself killed with SIGKILL"
+echo "fault check 3: QEMU killed in both attempts: ERROR naming the host fault, not a kernel failure"
+start_run "$results/qemu-killed-twice" polite-control "$@"
+wait_for_hog "$results/qemu-killed-twice" hog_polite
+kill_qemu "$results/qemu-killed-twice"
+wait_for_retry "$results/qemu-killed-twice"
+wait_for_hog "$results/qemu-killed-twice" hog_polite
+kill_qemu "$results/qemu-killed-twice"
+set +e
+wait "$pid"
+rc=$?
+set -e
+wait_boot_gone "after killing QEMU twice"
+python3 scripts/expect_verdicts.py "$results/qemu-killed-twice.json" "$rc" \
+  "polite-control=ERROR~host fault: the scenario did not finish: vng exited with status"
+expect_retried "$results/qemu-killed-twice"
+
+echo "fault check 4: hogs itself killed with SIGKILL"
 start_run "$results/sigkill" hung-guest --scenarios tests/scenarios "$@"
 wait_for_hog "$results/sigkill" hog_irqsave
 boot=$(boot_tree "$results/sigkill")

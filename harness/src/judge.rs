@@ -123,6 +123,22 @@ pub fn expectations_met(rules: &[Rule], preempt: Option<Preempt>, reports: &[Rep
         && applicable.all(|rule| reports.iter().filter(|r| rule.matches(r)).count() >= rule.min)
 }
 
+/// How every host-fault reason starts, so a run can tell the host's failures from the kernel's.
+pub const HOST_FAULT: &str = "host fault: ";
+
+/// Whether a boot's verdicts blame the host and nothing else: a scenario is ERROR for a host
+/// fault (QEMU died, the guard could not kill everything...) and none failed or timed out. Such
+/// a boot is worth running once more; a boot with a FAIL or TIMEOUT never is.
+pub fn host_fault_only(verdicts: &[Verdict]) -> bool {
+    let host_fault = verdicts.iter().any(|v| {
+        v.outcome == Outcome::Error && v.reasons.iter().any(|r| r.starts_with(HOST_FAULT))
+    });
+    host_fault
+        && verdicts
+            .iter()
+            .all(|v| !matches!(v.outcome, Outcome::Fail | Outcome::Timeout))
+}
+
 /// Why a boot never ran.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Unrun {
@@ -149,7 +165,7 @@ pub fn unrun(why: &Unrun) -> Verdict {
         ),
         Unrun::HostFault(e) => (
             Outcome::Error,
-            format!("host fault: the boot could not run: {e}"),
+            format!("{HOST_FAULT}the boot could not run: {e}"),
         ),
         Unrun::Kernel(e) => (Outcome::Error, format!("could not run on this kernel: {e}")),
     };
@@ -163,7 +179,7 @@ fn boot_errors(record: &BootRecord) -> Vec<String> {
     let mut errors = Vec::new();
     if !record.ending.survivors.is_empty() {
         errors.push(format!(
-            "host fault: processes of the boot survived the kill: {:?}",
+            "{HOST_FAULT}processes of the boot survived the kill: {:?}",
             record.ending.survivors
         ));
     }
@@ -199,7 +215,7 @@ fn cut_short(record: &BootRecord, what: &str) -> (Outcome, String) {
         return (
             Outcome::Error,
             format!(
-                "host fault: {what}: {} and the VM printed nothing",
+                "{HOST_FAULT}{what}: {} and the VM printed nothing",
                 ending.exit
             ),
         );
@@ -207,7 +223,7 @@ fn cut_short(record: &BootRecord, what: &str) -> (Outcome, String) {
     (
         Outcome::Error,
         format!(
-            "host fault: {what}: {} and the console shows no panic or oops (QEMU or vng died on the host); last console lines: {}",
+            "{HOST_FAULT}{what}: {} and the console shows no panic or oops (QEMU or vng died on the host); last console lines: {}",
             ending.exit,
             record.tail_text()
         ),

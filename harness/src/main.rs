@@ -362,6 +362,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 memory: memory.clone(),
                 vng: cli.vng.clone(),
                 shard,
+                hogs: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("hogs")),
             };
             let results = runner::run(&targets, &selected, &opts, &|line| eprintln!("{line}"));
             if kernels.len() > 1 {

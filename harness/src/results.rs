@@ -68,6 +68,10 @@ pub struct BootResult {
     pub preempt: Option<Preempt>,
     /// The boot's full console, relative to the run's `dir`.
     pub console_log: String,
+    /// The host fault of a first attempt that was run again (its console is kept as
+    /// `boot-N.attempt-1.console.log`); absent when the boot ran once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retried_after: Option<String>,
 }
 
 /// One scenario's verdict.

@@ -38,6 +38,8 @@ pub struct Options {
     pub vng: PathBuf,
     /// Run only shard I of N of the boots (1-based).
     pub shard: Option<(usize, usize)>,
+    /// The `hogs` binary that guards each boot (`hogs boot-guard`) and runs the guest step.
+    pub hogs: PathBuf,
 }
 
 /// Scenarios that can share a boot: same command line and vCPUs, none expected to panic.
@@ -174,7 +176,7 @@ pub fn run(
     progress: &(dyn Fn(&str) + Sync),
 ) -> Vec<RunResult> {
     let start = Instant::now();
-    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("hogs"));
+    let exe = opts.hogs.clone();
     // Shards must agree on the boots whatever each machine's --jobs: split for N workers.
     let workers = opts.shard.map_or(opts.jobs, |(_, n)| n);
     let groups = balance(group_boots(scenarios), workers, targets.len());
@@ -360,22 +362,56 @@ impl BootJob<'_> {
             kernel_args.join(" ")
         ));
         let console_log = self.out_dir.join(format!("boot-{index}.console.log"));
-        let boot_start = Instant::now();
-        let mut ready_at = None;
-        let mut live = opts.live.then(Live::new);
-        let ended = boot.run(&console_log, signals::caught, |stream, line| {
-            if ready_at.is_none() && line.contains(crate::protocol::TAG) {
-                ready_at = Some(boot_start.elapsed());
-            }
+        let started = Instant::now();
+        let mut retried_after = None;
+        let (ended, record, verdicts, ready_at) = loop {
+            let boot_start = Instant::now();
+            let mut ready_at = None;
+            let mut live = opts.live.then(Live::new);
+            let ended = boot.run(&console_log, signals::caught, |stream, line| {
+                if ready_at.is_none() && line.contains(crate::protocol::TAG) {
+                    ready_at = Some(boot_start.elapsed());
+                }
+                if let Some(live) = live.as_mut() {
+                    live.line(stream, line);
+                }
+            })?;
             if let Some(live) = live.as_mut() {
-                live.line(stream, line);
+                live.finish();
             }
-        })?;
-        if let Some(live) = live.as_mut() {
-            live.finish();
-        }
-        let record = record::of_boot(&ended);
-        let verdicts = judge::judge_boot(group, &record);
+            let record = record::of_boot(&ended);
+            let verdicts = judge::judge_boot(group, &record);
+            // QEMU itself sometimes dies on these hosts (a segfault in host dmesg): such a boot
+            // says nothing about the kernel, so it runs once more, with the first console kept.
+            // A FAIL or TIMEOUT is never retried, and neither is a boot that left processes.
+            let time_left = self.left.saturating_sub(started.elapsed()) >= boot.deadline;
+            if retried_after.is_some()
+                || !judge::host_fault_only(&verdicts)
+                || !ended.survivors.is_empty()
+                || !time_left
+                || signals::caught().is_some()
+            {
+                break (ended, record, verdicts, ready_at);
+            }
+            let fault = verdicts
+                .iter()
+                .flat_map(|v| &v.reasons)
+                .find(|r| r.starts_with(judge::HOST_FAULT))
+                .cloned()
+                .unwrap_or_default();
+            let first = self
+                .out_dir
+                .join(format!("boot-{index}.attempt-1.console.log"));
+            std::fs::rename(&console_log, &first)
+                .with_context(|| format!("cannot keep {}", console_log.display()))?;
+            progress(&format!(
+                "boot {index}/{}{on}: retrying once after a host fault (first console: {}): {}",
+                self.boots,
+                first.display(),
+                clip(&fault, 200)
+            ));
+            retried_after = Some(fault);
+        };
         let results = group
             .iter()
             .zip(verdicts)
@@ -397,6 +433,7 @@ impl BootJob<'_> {
             survivors: ended.survivors,
             preempt: record.preempt,
             console_log: format!("boot-{index}.console.log"),
+            retried_after,
         };
         Ok((boot, results))
     }
@@ -450,6 +487,14 @@ pub fn format_result(r: &ScenarioResult, kernel: Option<&str>) -> String {
         s += &format!("\n        - {reason}");
     }
     s
+}
+
+/// `s` cut to at most `max` characters.
+fn clip(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((at, _)) => format!("{}...", &s[..at]),
+        None => s.to_owned(),
+    }
 }
 
 fn shell_quote(p: &Path) -> String {

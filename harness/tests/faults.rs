@@ -258,3 +258,132 @@ fn the_guard_mirrors_the_driver() {
         }
     }
 }
+
+/// A kernel tree that passes `Kernel::open` (nothing in it boots: the stand-in vng ignores it),
+/// and a module folder with the scenario's hog.
+fn fake_target(dir: &Path) -> (hogs::kernel::Kernel, hogs::modules::Modules) {
+    let tree = dir.join("linux");
+    std::fs::create_dir_all(tree.join("arch/x86/boot")).unwrap();
+    std::fs::create_dir_all(tree.join("include/config")).unwrap();
+    let config: String = [
+        "RUST",
+        "MODULES",
+        "MODULE_UNLOAD",
+        "SOFTLOCKUP_DETECTOR",
+        "HARDLOCKUP_DETECTOR",
+        "KALLSYMS",
+        "PRINTK_TIME",
+        "VIRTIO_CONSOLE",
+        "NET_9P_VIRTIO",
+    ]
+    .iter()
+    .map(|o| format!("CONFIG_{o}=y\n"))
+    .collect();
+    std::fs::write(tree.join(".config"), config).unwrap();
+    std::fs::write(tree.join("arch/x86/boot/bzImage"), "").unwrap();
+    std::fs::write(tree.join("Module.symvers"), "").unwrap();
+    std::fs::write(tree.join("include/config/kernel.release"), "6.12.0-fake\n").unwrap();
+    let modules = dir.join("modules");
+    std::fs::create_dir_all(modules.join("hogs")).unwrap();
+    std::fs::write(modules.join("hogs/hog_polite.ko"), "").unwrap();
+    (
+        hogs::kernel::Kernel::open(&tree).unwrap(),
+        hogs::modules::Modules { dir: modules },
+    )
+}
+
+/// Runs the scenario through the real runner with `vng`, and counts the boots it started.
+fn run_with(dir: &Path, vng: &Path) -> (hogs::results::RunResult, usize) {
+    let (kernel, modules) = fake_target(dir);
+    let out = dir.join("run");
+    let targets = [hogs::runner::Target {
+        kernel: &kernel,
+        modules: Ok(modules),
+        out_dir: out.clone(),
+        dir: ".".into(),
+    }];
+    let opts = hogs::runner::Options {
+        append: Vec::new(),
+        live: false,
+        jobs: 1,
+        deadline: Duration::from_secs(600),
+        memory: "1G".into(),
+        vng: vng.to_owned(),
+        shard: None,
+        hogs: PathBuf::from(HOGS),
+    };
+    let result = hogs::runner::run(&targets, &[scenario()], &opts, &|_| {}).remove(0);
+    let boots = std::fs::read_to_string(dir.join("boots")).unwrap_or_default();
+    (result, boots.lines().count())
+}
+
+/// A stand-in for vng that counts its boots in `dir/boots` and dies by SIGKILL mid-scenario on
+/// the boots `die_on` names (1-based); the others finish the scenario cleanly.
+fn flaky_vng(dir: &Path, die_on: &[usize]) -> PathBuf {
+    let finish: String = [
+        encode(&Event::Unloaded {
+            scenario: "fake".into(),
+        }),
+        encode(&Event::Done),
+    ]
+    .iter()
+    .map(|l| format!("[    9.000000] {l}\n"))
+    .collect();
+    std::fs::write(dir.join("finish.txt"), finish).unwrap();
+    let dies: Vec<String> = die_on.iter().map(|n| n.to_string()).collect();
+    let then = format!(
+        "echo boot >> {boots}\nn=$(wc -l < {boots})\ncase \" {dies} \" in *\" $n \"*) kill -9 $$;; esac\ncat {finish} >&2\nexit 0",
+        boots = dir.join("boots").display(),
+        dies = dies.join(" "),
+        finish = dir.join("finish.txt").display(),
+    );
+    fake_vng(dir, &console_so_far(), &then)
+}
+
+#[test]
+fn a_boot_that_died_of_a_host_fault_runs_once_more() {
+    let dir = tempfile::tempdir().unwrap();
+    let vng = flaky_vng(dir.path(), &[1]);
+    let (result, boots) = run_with(dir.path(), &vng);
+    assert_eq!(boots, 2);
+    let s = &result.scenarios[0];
+    assert_eq!(s.outcome, Outcome::Pass, "{:?}", s.reasons);
+    let retried = result.boots[0].retried_after.as_deref().unwrap_or_default();
+    assert!(
+        retried.starts_with("host fault: the scenario did not finish: vng was killed by signal 9"),
+        "{retried:?}"
+    );
+    assert!(dir
+        .path()
+        .join("run/boot-1.attempt-1.console.log")
+        .is_file());
+    assert!(dir.path().join("run/boot-1.console.log").is_file());
+}
+
+#[test]
+fn a_host_fault_is_retried_only_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let vng = flaky_vng(dir.path(), &[1, 2]);
+    let (result, boots) = run_with(dir.path(), &vng);
+    assert_eq!(boots, 2);
+    assert_eq!(result.scenarios[0].outcome, Outcome::Error);
+    assert!(result.boots[0].retried_after.is_some());
+}
+
+#[test]
+fn a_kernel_failure_is_never_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let console = format!(
+        "{}[    5.000000] Kernel panic - not syncing: Fatal exception\n",
+        console_so_far()
+    );
+    let then = format!(
+        "echo boot >> {}\nexit 255",
+        dir.path().join("boots").display()
+    );
+    let vng = fake_vng(dir.path(), &console, &then);
+    let (result, boots) = run_with(dir.path(), &vng);
+    assert_eq!(boots, 1);
+    assert_eq!(result.scenarios[0].outcome, Outcome::Fail);
+    assert!(result.boots[0].retried_after.is_none());
+}
