@@ -32,7 +32,7 @@ def main():
     n, args = int(sys.argv[1]), sys.argv[2:]
     out = os.path.join(ROOT, "target", "bench")
     os.makedirs(out, exist_ok=True)
-    walls, boots, ready, verdicts, latencies, codes = [], [], [], {}, {}, []
+    walls, boots, ready, verdicts, latencies, codes, retried = [], [], [], {}, {}, [], []
     for k in range(1, n + 1):
         run_dir = os.path.join(out, f"run-{k}")
         subprocess.run(["rm", "-rf", run_dir], check=True)
@@ -51,6 +51,8 @@ def main():
             for b in run["boots"]:
                 boots.append(b["wall_secs"])
                 ready.append(b["boot_secs"])
+                if b.get("retried_after"):
+                    retried.append(f"run {k} boot {b['index']}: {b['retried_after'][:160]}")
             for s in run["scenarios"]:
                 key = (run["kernel"], s["name"])
                 verdicts.setdefault(key, []).append(s["outcome"])
@@ -61,6 +63,9 @@ def main():
     print(f"  suite wall time        {spread(walls)}")
     print(f"  per boot               {spread(boots)}  ({len(boots) // n} boots per run)")
     print(f"  boot to guest step     {spread(ready)}")
+    print(f"  boots run again after a host fault: {len(retried)}")
+    for line in retried:
+        print(f"    {line}")
     steady = True
     print(f"\n  {'kernel':<10} {'scenario':<30} {'verdicts':<14} latency")
     for (kernel, name), outcomes in sorted(verdicts.items()):
@@ -76,6 +81,7 @@ def main():
         "boot_secs": boots,
         "ready_secs": ready,
         "exit_codes": codes,
+        "retried_boots": retried,
         "verdicts": {f"{k} {s}": v for (k, s), v in verdicts.items()},
         "latencies": {f"{k} {s}": v for (k, s), v in latencies.items()},
     }
