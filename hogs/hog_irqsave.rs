@@ -66,6 +66,7 @@ mod spin;
 #[path = "common/thread.rs"]
 mod thread;
 
+use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::{bindings, prelude::*};
 
 compat::hog_module! {
@@ -96,6 +97,13 @@ static LOCK: lock::RawSpinLock = lock::RawSpinLock::new();
 /// The lock of the hog on `also_cpu`, so neither waits for the other.
 static ALSO_LOCK: lock::RawSpinLock = lock::RawSpinLock::new();
 
+/// How many hog threads have reached the start line: with `also_cpu` both turn interrupts off
+/// only once both are there.
+static ARRIVED: AtomicU32 = AtomicU32::new(0);
+
+/// How long a hog waits for the other one to arrive before it gives up, in nanoseconds.
+const RENDEZVOUS_NS: i64 = 10_000_000_000;
+
 /// The hog thread: spins on its CPU with interrupts disabled.
 struct IrqSave {
     /// The lock this thread holds.
@@ -104,10 +112,45 @@ struct IrqSave {
     secs: u32,
     /// Whether to touch both lockup detectors every round.
     touch_nmi_watchdog: bool,
+    /// How many hog threads must arrive before any turns interrupts off (1 or 2).
+    together: u32,
+}
+
+impl IrqSave {
+    /// Waits, spinning with interrupts on, until every hog thread has arrived; `false` if the
+    /// module is being unloaded or the other thread did not come within [`RENDEZVOUS_NS`].
+    ///
+    /// Neither hog may turn interrupts off before the other runs: a CPU with interrupts off
+    /// stops `jiffies` when it is the one that keeps time, and the other thread, still polling
+    /// in `msleep()` for the module to finish loading, would then not wake up until the first
+    /// hog is done (seen once under load: the two CPUs took turns instead of locking up
+    /// together). `ktime_get()` reads the clock source itself, so this wait does not depend on
+    /// jiffies.
+    fn rendezvous(&self) -> bool {
+        ARRIVED.fetch_add(1, Ordering::AcqRel);
+        let start = spin::now_ns();
+        while ARRIVED.load(Ordering::Acquire) < self.together {
+            if thread::should_stop() {
+                return false;
+            }
+            if spin::now_ns() - start > RENDEZVOUS_NS {
+                pr_err!(
+                    "the other hog thread did not start within {} s: not hogging\n",
+                    RENDEZVOUS_NS / 1_000_000_000
+                );
+                return false;
+            }
+            compat::cpu_relax();
+        }
+        true
+    }
 }
 
 impl thread::ThreadBody for IrqSave {
     fn run(&self) {
+        if !self.rendezvous() {
+            return;
+        }
         let guard = self.lock.lock_irqsave();
         // SAFETY: `leave_mm()` needs preemption off, as it is here. It switches this CPU from
         // the user memory map it borrowed (lazy TLB mode, as every kthread) to the kernel's
@@ -163,6 +206,7 @@ impl kernel::Module for HogIrqSave {
             lock,
             secs,
             touch_nmi_watchdog: touch_nmi_watchdog::get(),
+            together: if also.is_some() { 2 } else { 1 },
         };
         let thread = thread::Thread::spawn(c"hog_irqsave", cpu, hog(&LOCK))?;
         let also = match also {
