@@ -17,6 +17,29 @@
 use core::{cell::UnsafeCell, marker::PhantomData, mem::MaybeUninit};
 use kernel::{bindings, ffi::c_ulong};
 
+/// A lockdep class key in a `static`, as C's `static struct lock_class_key key;`.
+///
+/// `kernel::sync::LockClassKey` would do, but 6.12 keeps its pointer to the kernel crate.
+pub(crate) struct LockClassKey(kernel::types::Opaque<bindings::lock_class_key>);
+
+// SAFETY: lockdep only ever uses a class key through its address, under its own locking.
+unsafe impl Sync for LockClassKey {}
+
+// Used by the work items of `hog_wq`, and by `RawSpinLock::init` under `CONFIG_DEBUG_SPINLOCK`.
+#[allow(dead_code)]
+impl LockClassKey {
+    /// A key for a `static`: lockdep expects the memory of a static key to be left as it is.
+    pub(crate) const fn new() -> Self {
+        Self(kernel::types::Opaque::uninit())
+    }
+
+    /// The key's address, for the kernel's `*_init` functions (valid for the whole run: a key
+    /// is always a `static`).
+    pub(crate) fn as_ptr(&'static self) -> *mut bindings::lock_class_key {
+        self.0.get()
+    }
+}
+
 /// A `raw_spinlock_t` in a `static`, as C's `static DEFINE_RAW_SPINLOCK(lock)`.
 pub(crate) struct RawSpinLock(UnsafeCell<bindings::raw_spinlock_t>);
 
@@ -43,8 +66,7 @@ impl RawSpinLock {
         #[cfg(CONFIG_DEBUG_SPINLOCK)]
         {
             /// The lockdep class of the lock (`static struct lock_class_key __key;` in C).
-            static KEY: kernel::types::Opaque<bindings::lock_class_key> =
-                kernel::types::Opaque::uninit();
+            static KEY: LockClassKey = LockClassKey::new();
 
             // SAFETY: The lock is not in use yet (this function's contract); the name is a
             // static string and the key a static object, as lockdep requires.
@@ -52,7 +74,7 @@ impl RawSpinLock {
                 bindings::__raw_spin_lock_init(
                     self.0.get(),
                     c"hog_lock".as_ptr().cast(),
-                    KEY.get(),
+                    KEY.as_ptr(),
                     bindings::lockdep_wait_type_LD_WAIT_SPIN as _,
                 )
             };

@@ -25,6 +25,7 @@
 
 use crate::{compat, thread};
 use core::fmt;
+use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::{bindings, prelude::*};
 
 /// How many `pause` instructions between two looks at the clock and at the stop flag.
@@ -49,6 +50,8 @@ pub(crate) struct Manners {
     /// Do what C's `touch_nmi_watchdog()` does: tell both detectors all is well (what the
     /// serial console driver does while it prints).
     pub(crate) touch_nmi_watchdog: bool,
+    /// Also stop when this is set (a hog that is not its own thread: a work item).
+    pub(crate) stop: Option<&'static AtomicBool>,
 }
 
 /// How [`busy_loop`] ended.
@@ -78,7 +81,7 @@ pub(crate) fn now_ns() -> i64 {
 /// Spins on the current CPU for `secs` seconds (0: until `kthread_stop()`).
 ///
 /// Never sleeps and never schedules unless `manners` says so, whatever the caller holds.
-/// Returns early when `kthread_stop()` is called.
+/// Returns early when `kthread_stop()` is called, or `manners.stop` is set.
 #[inline(never)]
 pub(crate) fn busy_loop(secs: u32, manners: Manners) -> Outcome {
     let limit_ns = i64::from(secs) * NSEC_PER_SEC;
@@ -101,7 +104,8 @@ pub(crate) fn busy_loop(secs: u32, manners: Manners) -> Outcome {
         }
 
         let elapsed_ns = now_ns() - start;
-        if thread::should_stop() {
+        let stop_flag = manners.stop.is_some_and(|f| f.load(Ordering::Acquire));
+        if stop_flag || thread::should_stop() {
             return Outcome {
                 elapsed_ns,
                 end: End::Stopped,

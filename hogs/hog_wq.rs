@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `hog_wq`: a work item that does not yield its per-CPU worker pool (workqueue lockup), or
+//! work items that keep hogging the CPU for tens of milliseconds (the CPU-intensive warning).
+//!
+//! Work items on a per-CPU workqueue run one after the other in that CPU's worker pool. The
+//! pool counts on each item to finish (or sleep) soon; a work item that spins takes the CPU
+//! from every item queued behind it. Two ways to show it, on CPU `cpu`:
+//!
+//! - **Stall** (the default): one work item spins for `secs` seconds with preemption disabled
+//!   (a raw spinlock held), and a second, empty "canary" item is queued behind it on the same
+//!   pool. The canary cannot run, so the pool makes no progress, and the workqueue watchdog
+//!   (`CONFIG_WQ_WATCHDOG`, kernel/workqueue.c) reports after `workqueue.watchdog_thresh`
+//!   seconds:
+//!
+//!   ```text
+//!   BUG: workqueue lockup - pool cpus=1 node=0 flags=0x0 nice=0 stuck for 3s!
+//!   Showing busy workqueues and worker pools:
+//!   workqueue events: flags=0x0
+//!     pwq 6: cpus=1 node=0 flags=0x0 nice=0 active=2 refcnt=3
+//!       in-flight: 45:hog_wq::stall_work
+//!       pending: hog_wq::canary_work
+//!   ```
+//!
+//!   With preemption off the CPU does not schedule either: the soft lockup detector reports
+//!   the same spin (the kworker running it), as RCU would after its own timeout.
+//! - **Bursts** (`burst=N`): the work item spins `burst_ms` milliseconds (preemptible, but it
+//!   does not schedule by itself), then queues itself again, `N` times. Every time it runs
+//!   longer than `workqueue.cpu_intensive_thresh_us`, the pool marks it CPU-intensive (and
+//!   lets other items run beside it); with `CONFIG_WQ_CPU_INTENSIVE_REPORT` the kernel warns
+//!   from the 4th time on: `workqueue: hog_wq::burst_work hogged CPU for >10000us 4 times,
+//!   consider switching to WQ_UNBOUND`.
+//!
+//! ```text
+//! insmod hog_wq.ko secs=8 cpu=1
+//! insmod hog_wq.ko burst=8 burst_ms=30 cpu=1
+//! ```
+//!
+//! Unloading the module stops the spin within a round, cancels whatever is still queued and
+//! waits for a running item to return (`cancel_work_sync()`).
+//!
+//! Parameters: `secs` (default 10, at least 1), `cpu` (default 1), `burst` (default 0 = stall
+//! mode; 1-64), `burst_ms` (default 30, 1-1000), `force`, `assume_bare_metal` (see
+//! `common/guard.rs`).
+
+#[path = "common/compat.rs"]
+mod compat;
+#[path = "common/guard.rs"]
+mod guard;
+#[path = "common/lock.rs"]
+mod lock;
+#[path = "common/params.rs"]
+mod params;
+#[path = "common/spin.rs"]
+mod spin;
+// The busy loop asks `kthread_should_stop()` (a kworker is a kthread too); hog_wq starts no
+// thread of its own.
+#[allow(dead_code)]
+#[path = "common/thread.rs"]
+mod thread;
+
+use core::ptr::NonNull;
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use kernel::{bindings, ffi::c_int, prelude::*, types::Opaque};
+
+compat::hog_module! {
+    type: HogWq,
+    name: "hog_wq",
+    description: "Workqueue lockup: a work item that never yields its worker pool",
+}
+
+params::module_param!(
+    secs: u32 = 10,
+    "Stall mode: how long the work item spins with preemption off, in seconds"
+);
+params::module_param!(cpu: i32 = 1, "CPU whose worker pool runs the work items");
+params::module_param!(
+    burst: u32 = 0,
+    "Burst mode: how many times the work item runs (0 = stall mode)"
+);
+params::module_param!(
+    burst_ms: u32 = 30,
+    "Burst mode: how long each run spins, in milliseconds"
+);
+
+/// Set when the module is being unloaded: spinning work items return, bursts stop requeueing.
+static STOP: AtomicBool = AtomicBool::new(false);
+/// Bursts still to run.
+static BURSTS_LEFT: AtomicU32 = AtomicU32::new(0);
+/// Held by the stalling work item, to run with preemption off.
+static NO_PREEMPT: lock::RawSpinLock = lock::RawSpinLock::new();
+
+/// What a work item does.
+#[derive(Clone, Copy)]
+enum Job {
+    /// Spin `secs` seconds with preemption off.
+    Stall { secs: u32 },
+    /// Nothing: it only has to run for its pool to make progress.
+    Canary,
+    /// Spin `ms` milliseconds, then queue itself again while bursts are left.
+    Burst { ms: u32 },
+}
+
+/// One of our work items: the kernel's `work_struct` first, so the work function can find the
+/// whole item from the pointer it is given.
+///
+/// # Invariants
+///
+/// `work` was initialised with [`run_work`] as its function, and the item stays in its `KBox`
+/// (never moved) until its owner has cancelled it with `cancel_work_sync()`. `then`, when set,
+/// points to another item whose owner cancels it only after this one.
+#[repr(C)]
+struct Item {
+    /// The kernel's part; only ever touched through the workqueue API.
+    work: Opaque<bindings::work_struct>,
+    /// What to do when it runs.
+    job: Job,
+    /// The CPU whose pool runs it.
+    cpu: u32,
+    /// An item this one queues on its pool once it has taken the CPU (the stall's canary).
+    then: Option<NonNull<Item>>,
+}
+
+// SAFETY: The kernel's part is only used through the workqueue API, which may be called from any
+// task; `then` is only used to queue the item it points to, which may be done from any context.
+unsafe impl Send for Item {}
+
+// SAFETY: As for `Send`: nothing in an `Item` is mutated through `&Item` but by the kernel's own
+// synchronised workqueue code.
+unsafe impl Sync for Item {}
+
+impl Item {
+    /// Allocates and initialises a work item (not queued yet).
+    fn new(job: Job, cpu: u32, then: Option<&Item>) -> Result<KBox<Item>> {
+        let item = KBox::new(
+            Item {
+                work: Opaque::uninit(),
+                job,
+                cpu,
+                then: then.map(NonNull::from),
+            },
+            GFP_KERNEL,
+        )?;
+        /// The lockdep class of our work items (C's `static struct lock_class_key __key`).
+        static KEY: lock::LockClassKey = lock::LockClassKey::new();
+        // SAFETY: `item.work` is valid for writes and not in use by the kernel yet; the name is
+        // a static string and the key a static object, as lockdep requires. `run_work` has the
+        // signature of `work_func_t`.
+        unsafe {
+            bindings::init_work_with_key(
+                item.work.get(),
+                Some(run_work),
+                false,
+                c"hog_wq".as_ptr().cast(),
+                KEY.as_ptr(),
+            )
+        };
+        // INVARIANT: initialised with `run_work`; the box is returned, never moved out of; the
+        // caller owns `then` and cancels it after this item (see `HogWq`).
+        Ok(item)
+    }
+
+    /// Queues the item on its CPU's pool of the per-CPU system workqueue.
+    fn queue(&self) {
+        // SAFETY: `system_percpu_wq` (an alias of `system_wq` on 6.12) is set up at boot and never
+        // freed; `self.work` is initialised (type invariant) and stays valid until its owner
+        // cancels it. `cpu` is a possible CPU (checked by `guard::cpu_param`).
+        unsafe {
+            bindings::queue_work_on(
+                self.cpu as c_int,
+                bindings::system_percpu_wq,
+                self.work.get(),
+            )
+        };
+    }
+
+    /// Cancels the item if queued and waits for it to return if running.
+    fn cancel(&self) {
+        // SAFETY: `self.work` is initialised (type invariant); `cancel_work_sync()` may sleep,
+        // which the module's exit path may.
+        unsafe { bindings::cancel_work_sync(self.work.get()) };
+    }
+}
+
+/// The work function of every [`Item`].
+///
+/// # Safety
+///
+/// `work` must be the `work` field of a live [`Item`] (the workqueue only calls it so: see the
+/// type invariant of [`Item`]).
+unsafe extern "C" fn run_work(work: *mut bindings::work_struct) {
+    // SAFETY: `work` is the first field of a `#[repr(C)]` `Item` (this function's contract),
+    // which lives until `cancel_work_sync()` has returned, so after this function.
+    let item = unsafe { &*work.cast::<Item>() };
+    // Insmod is still loading the module when the item first runs: with preemption off on the
+    // CPU insmod may run on, it would wait for the whole spin. Sleeping here lets the pool run
+    // other items meanwhile, which is why the canary is queued only once the CPU is held.
+    while !compat::module_fully_loaded() {
+        if STOP.load(Ordering::Acquire) {
+            return;
+        }
+        // SAFETY: `msleep()` may be called from any sleepable context, as a work item is.
+        unsafe { bindings::msleep(1) };
+    }
+    let manners = spin::Manners {
+        stop: Some(&STOP),
+        ..spin::Manners::default()
+    };
+    match item.job {
+        Job::Stall { secs } => {
+            let held = NO_PREEMPT.lock();
+            if let Some(canary) = item.then {
+                // SAFETY: By the type invariant the owner cancels the canary only after this
+                // item, so it is alive while this runs.
+                unsafe { canary.as_ref() }.queue();
+            }
+            spin::hog(
+                held,
+                secs,
+                manners,
+                format_args!(
+                    "in a work item with preemption disabled: the canary queued behind it waits"
+                ),
+            );
+        }
+        Job::Canary => pr_info!("canary work item ran: the pool made progress\n"),
+        Job::Burst { ms } => {
+            let left = BURSTS_LEFT.fetch_sub(1, Ordering::AcqRel);
+            if left == burst::get() {
+                pr_info!(
+                    "hogging CPU {} in {} bursts of {} ms (a work item that queues itself again)\n",
+                    compat::current_cpu(),
+                    left,
+                    ms
+                );
+            }
+            let start = spin::now_ns();
+            while spin::now_ns() - start < i64::from(ms) * 1_000_000
+                && !STOP.load(Ordering::Relaxed)
+            {
+                compat::cpu_relax();
+            }
+            if left > 1 && !STOP.load(Ordering::Acquire) {
+                item.queue();
+            } else {
+                pr_info!("released CPU {} after its last burst\n", compat::current_cpu());
+            }
+        }
+    }
+}
+
+/// The loaded module: owns the work items, cancelled (and waited for) when it is unloaded: the
+/// hog first, as it may queue the canary.
+struct HogWq {
+    /// The item that spins (stall mode) or bursts.
+    hog: KBox<Item>,
+    /// The canary queued behind it (stall mode).
+    canary: Option<KBox<Item>>,
+}
+
+impl kernel::Module for HogWq {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        guard::check_virtual_machine()?;
+        let Some(cpu) = guard::cpu_param("cpu", cpu::get())? else {
+            pr_err!("cpu=-1: hog_wq needs a CPU, whose worker pool it stalls\n");
+            return Err(EINVAL);
+        };
+        NO_PREEMPT.init();
+        let (bursts, ms) = (burst::get(), burst_ms::get());
+        let this = if bursts == 0 {
+            let secs = guard::secs_param(secs::get(), false)?;
+            if secs == 0 {
+                pr_err!("secs=0: a work item cannot be stopped from outside once it runs\n");
+                return Err(EINVAL);
+            }
+            let canary = Item::new(Job::Canary, cpu, None)?;
+            let hog = Item::new(Job::Stall { secs }, cpu, Some(&canary))?;
+            hog.queue();
+            HogWq {
+                hog,
+                canary: Some(canary),
+            }
+        } else {
+            if bursts > 64 || !(1..=1000).contains(&ms) {
+                pr_err!("burst={} burst_ms={}: at most 64 bursts of 1-1000 ms\n", bursts, ms);
+                return Err(EINVAL);
+            }
+            BURSTS_LEFT.store(bursts, Ordering::Release);
+            let hog = Item::new(Job::Burst { ms }, cpu, None)?;
+            hog.queue();
+            HogWq { hog, canary: None }
+        };
+        Ok(this)
+    }
+}
+
+impl Drop for HogWq {
+    fn drop(&mut self) {
+        STOP.store(true, Ordering::Release);
+        self.hog.cancel();
+        if let Some(canary) = &self.canary {
+            canary.cancel();
+        }
+    }
+}
