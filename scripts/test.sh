@@ -103,6 +103,17 @@ rc=$?
 set -e
 python3 scripts/expect_verdicts.py "$results/nmi_watchdog0.json" "$rc" irqsave-loop=FAIL nopreempt-loop=PASS
 
+phase "red check: RCU stall warnings and hung task reports switched off must fail their scenarios"
+set +e
+$hogs run rcu-stall-reader hung-task-mutex \
+  --append rcupdate.rcu_cpu_stall_suppress=1 --append sysctl.kernel.hung_task_warnings=0 \
+  --json "$results/detectors-off.json"
+rc=$?
+set -e
+python3 scripts/expect_verdicts.py "$results/detectors-off.json" "$rc" \
+  "rcu-stall-reader=FAIL~expected rcu_stall by hog_rcu, got none" \
+  "hung-task-mutex=FAIL~expected hung_task by hog_waiter naming /^hog_hung::/, got none"
+
 phase "red check: a soft threshold smaller than the scenario declares must fail the window rule"
 set +e
 $hogs --scenarios tests/scenarios run early-window --append watchdog_thresh=1 --json "$results/early.json"

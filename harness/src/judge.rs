@@ -52,6 +52,9 @@ pub struct Verdict {
     pub expectations: Vec<String>,
     /// Seconds from the hog starting to the first expected report (kernel clock).
     pub latency_secs: Option<f64>,
+    /// The detection window of that report's kind (or of the first expected kind, before one
+    /// was seen).
+    pub latency_window: Option<crate::scenario::Window>,
     /// The reports in the scenario's window.
     pub reports: Vec<Report>,
     /// The scenario's console lines, first and last, when it started.
@@ -84,6 +87,7 @@ impl Findings {
             reasons: self.reasons,
             expectations,
             latency_secs,
+            latency_window: None,
             reports,
             window: None,
             duration_secs: None,
@@ -347,12 +351,22 @@ fn judge_scenario(scenario: &Scenario, record: &BootRecord, begin: &Stamped) -> 
             format!("{module} did not unload (hogs must be recoverable): {err}"),
         );
     }
-    let latency = latency(scenario, record, begin, &reports);
+    let expected = |r: &Report| scenario.expect.iter().any(|rule| rule.matches(r));
+    let latency = latency(scenario, record, begin, &reports, expected);
     if judged {
-        judge_window(scenario, latency, &mut f);
+        judge_windows(scenario, record, begin, &reports, &mut f);
+        judge_order(scenario, &reports, &mut f);
     }
+    let first_kind = reports.iter().find(|r| expected(r)).map(|r| r.kind);
+    let windows = scenario.windows();
+    let latency_window = windows
+        .iter()
+        .find(|w| Some(w.kind) == first_kind)
+        .or(windows.first())
+        .map(|w| w.window);
     let last = end.min(record.lines.len());
     Verdict {
+        latency_window,
         window: Some((begin.line, last)),
         duration_secs: begin.time.zip(record.time_at(last)).map(|(b, e)| e - b),
         ..f.verdict(expectations, latency, reports)
@@ -567,42 +581,84 @@ pub const EARLY_SLACK_SECS: f64 = 0.1;
 /// the bound.
 pub const LATE_TOLERANCE_SECS: f64 = 2.0;
 
-/// The first expected report must come inside the detector's window ([`Scenario::window`]).
-fn judge_window(scenario: &Scenario, latency: Option<f64>, f: &mut Findings) {
-    let (Some(l), Some(w), Some(t)) = (latency, scenario.window(), scenario.thresh()) else {
-        return;
-    };
+/// The first expected report of each kind must come inside its detector's window
+/// ([`Scenario::windows`]).
+fn judge_windows(
+    scenario: &Scenario,
+    record: &BootRecord,
+    begin: &Stamped,
+    reports: &[Report],
+    f: &mut Findings,
+) {
     let since = scenario
         .detect_from
         .as_ref()
         .map_or("the hog started".to_owned(), |from| {
             format!("{from} (and the hog ran)")
         });
-    if l < w.earliest - EARLY_SLACK_SECS {
-        f.add(
-            Outcome::Fail,
-            format!(
-                "fired too early: {l:.1} s after {since}, earliest possible {:.1} s at watchdog_thresh={t}",
-                w.earliest
-            ),
-        );
-    } else if l > w.latest + LATE_TOLERANCE_SECS {
-        f.add(
-            Outcome::Fail,
-            format!(
-                "fired late: {l:.1} s after {since}, latest possible {:.1} s (+{LATE_TOLERANCE_SECS} s tolerance) at watchdog_thresh={t}",
-                w.latest
-            ),
-        );
+    for kw in scenario.windows() {
+        let of_kind =
+            |r: &Report| r.kind == kw.kind && scenario.expect.iter().any(|rule| rule.matches(r));
+        let Some(l) = latency(scenario, record, begin, reports, of_kind) else {
+            continue;
+        };
+        let (w, setting) = (kw.window, &kw.setting);
+        // The kind is named only when the scenario has several windows.
+        let what = if scenario.windows().len() > 1 {
+            format!("{} ", kw.kind)
+        } else {
+            String::new()
+        };
+        if l < w.earliest - EARLY_SLACK_SECS {
+            f.add(
+                Outcome::Fail,
+                format!(
+                    "{what}fired too early: {l:.1} s after {since}, earliest possible {:.1} s at {setting}",
+                    w.earliest
+                ),
+            );
+        } else if l > w.latest + LATE_TOLERANCE_SECS {
+            f.add(
+                Outcome::Fail,
+                format!(
+                    "{what}fired late: {l:.1} s after {since}, latest possible {:.1} s (+{LATE_TOLERANCE_SECS} s tolerance) at {setting}",
+                    w.latest
+                ),
+            );
+        }
     }
 }
 
-/// Hog start (its `hogging CPU` line, else the begin event) to the first expected report.
+/// When one hog trips several detectors, their first expected reports must come in the
+/// scenario's `order` (a kind that was not seen is the expect rules' business).
+fn judge_order(scenario: &Scenario, reports: &[Report], f: &mut Findings) {
+    let first = |kind| {
+        reports
+            .iter()
+            .find(|r| r.kind == kind && scenario.expect.iter().any(|rule| rule.matches(r)))
+    };
+    let seen: Vec<&Report> = scenario.order.iter().filter_map(|&k| first(k)).collect();
+    for pair in seen.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        if b.line < a.line {
+            f.add(
+                Outcome::Fail,
+                format!(
+                    "reports came out of order: {} (console line {}) before {} (console line {}), expected {} first",
+                    b.kind, b.line, a.kind, a.line, a.kind
+                ),
+            );
+        }
+    }
+}
+
+/// Hog start (its `hogging CPU` line, else the begin event) to the first report that `counts`.
 fn latency(
     scenario: &Scenario,
     record: &BootRecord,
     begin: &Stamped,
     reports: &[Report],
+    counts: impl Fn(&Report) -> bool,
 ) -> Option<f64> {
     let end = record.window_end(begin);
     // With `detect_from`, the window opens at that write (or the first hog start after it).
@@ -630,9 +686,7 @@ fn latency(
         .and_then(|h| h.time)
         .or(set_time)?;
     // Measured from the window's start: a report before it is "too early" by a negative time.
-    let first = reports
-        .iter()
-        .find(|r| scenario.expect.iter().any(|rule| rule.matches(r)))?;
+    let first = reports.iter().find(|r| counts(r))?;
     Some(first.time? - start)
 }
 
@@ -806,6 +860,94 @@ culprit = "^hog_busy::"
             voluntary,
             &reports(SOFT)
         ));
+    }
+
+    /// The first lines of an RCU stall on CPU 1, as 6.12 prints them.
+    const RCU: &str = "rcu: INFO: rcu_preempt self-detected stall on CPU\n\
+        rcu: \t1-....: (604 ticks this GP) idle=c2f4/1/0x4000000000000000 softirq=1434/1434 fqs=351";
+
+    /// Expects an RCU stall (timeout 3 s, set before the hog) and a soft lockup, in that order.
+    const RCU_THEN_SOFT: &str = r#"
+order = ["rcu_stall", "soft_lockup"]
+
+[[set]]
+path = "/sys/module/rcupdate/parameters/rcu_cpu_stall_timeout"
+value = "3"
+
+[[expect]]
+kind = "rcu_stall"
+cpu = 1
+
+[[expect]]
+kind = "soft_lockup"
+cpu = 1
+"#;
+
+    #[test]
+    fn reports_of_several_detectors_must_come_in_order() {
+        let s = scenario(RCU_THEN_SOFT);
+        let v = judge1(&s, &ran(&format!("{RCU}\n{SOFT}")));
+        assert_eq!(v.outcome, Outcome::Pass, "{:?}", v.reasons);
+        let v = judge1(&s, &ran(&format!("{SOFT}\n{RCU}")));
+        assert_eq!(v.outcome, Outcome::Fail);
+        assert!(
+            v.reasons[0].starts_with("reports came out of order: soft_lockup (console line"),
+            "{:?}",
+            v.reasons
+        );
+        assert!(
+            v.reasons[0].ends_with("expected rcu_stall first"),
+            "{:?}",
+            v.reasons
+        );
+    }
+
+    #[test]
+    fn each_kind_has_its_own_detection_window() {
+        let s = scenario(RCU_THEN_SOFT);
+        let windows = s.windows();
+        assert_eq!(windows.len(), 2);
+        assert_eq!(windows[0].setting, "rcupdate.rcu_cpu_stall_timeout=3");
+        assert_eq!(windows[1].setting, "watchdog_thresh=2");
+        // An RCU stall 1 s after the hog started, with a 3 s timeout: too early.
+        let record = Console::default()
+            .ready()
+            .begin("t")
+            .kernel(RCU)
+            .kernel(SPINNING)
+            .kernel(SOFT)
+            .end("t")
+            .event(Event::Done)
+            .clean();
+        let v = judge1(&s, &record);
+        assert_eq!(v.outcome, Outcome::Fail);
+        assert_eq!(
+            v.reasons,
+            ["rcu_stall fired too early: 1.0 s after the hog started, earliest possible 2.8 s at rcupdate.rcu_cpu_stall_timeout=3"]
+        );
+    }
+
+    #[test]
+    fn a_hang_kind_with_a_timeout_of_its_own_needs_it_set() {
+        let text = "summary = \"s\"\ndescription = \"d\"\nmodule = \"hog_busy\"\n\
+             cmdline = [\"watchdog_thresh=2\"]\n[[expect]]\nkind = \"hung_task\"\n";
+        let e = Scenario::parse(Path::new("h.toml"), text).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "h.toml: expects hung_task, so it must set kernel.hung_task_timeout_secs (boot argument sysctl.kernel.hung_task_timeout_secs=N, or set /proc/sys/kernel/hung_task_timeout_secs): the verdicts depend on it"
+        );
+        let e = Scenario::parse(
+            Path::new("o.toml"),
+            &format!(
+                "{}\norder = [\"soft_lockup\", \"hard_lockup\"]\n{BUSY}",
+                &text[..text.find("[[expect]]").unwrap()]
+            ),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "o.toml: order names hard_lockup, which no expect rule expects"
+        );
     }
 
     #[test]

@@ -258,6 +258,10 @@ pub struct Scenario {
     /// The detection window starts when this `set` (`name=value`) was written, not when the hog
     /// started (e.g. `kernel.watchdog=1`: reported only after the watchdog is switched on).
     pub detect_from: Option<String>,
+    /// Kinds whose first reports must come in this order, when one hog trips several
+    /// detectors (e.g. `["rcu_stall", "soft_lockup"]`): each named kind must be expected.
+    #[serde(default)]
+    pub order: Vec<Kind>,
 }
 
 /// A value the guest writes before the hog is loaded, or `at` seconds after, and writes back
@@ -415,6 +419,34 @@ impl Scenario {
         for (i, set) in self.set.iter().enumerate() {
             set.validate(&at.to_string(), &format!("set[{i}]"), self.wait_secs())?;
         }
+        for kind in [Kind::RcuStall, Kind::HungTask] {
+            let expected = self
+                .expect
+                .iter()
+                .any(|r| r.kind == KindPattern::Kind(kind));
+            if let (true, Some(setting)) = (expected, Setting::of(kind)) {
+                if self.setting(setting).is_none() {
+                    bail!(
+                        "{at}: expects {kind}, so it must set {} (boot argument {}N, or set {}): the verdicts depend on it",
+                        setting.name,
+                        setting.arg,
+                        setting.path
+                    );
+                }
+            }
+        }
+        if self.order.len() == 1 {
+            bail!("{at}: order names one kind: name two or more, or leave it out");
+        }
+        for kind in &self.order {
+            if !self
+                .expect
+                .iter()
+                .any(|r| r.kind == KindPattern::Kind(*kind))
+            {
+                bail!("{at}: order names {kind}, which no expect rule expects");
+            }
+        }
         if let Some(from) = &self.detect_from {
             if !self.set.iter().any(|s| &s.label() == from) {
                 bail!("{at}: detect_from `{from}` names no set of this scenario (name=value)");
@@ -476,14 +508,57 @@ impl Scenario {
             .join(" ")
     }
 
-    /// When the scenario's first expected lockup report may come, in seconds after the hog
-    /// starts: see [`detection_window`]. `None` when the scenario expects no lockup report.
+    /// When the scenario's first expected report may come, in seconds after the hog starts:
+    /// the window of the first expected kind that has one ([`Scenario::windows`]).
     pub fn window(&self) -> Option<Window> {
-        let kind = self.expect.iter().find_map(|r| match r.kind {
-            KindPattern::Kind(k @ (Kind::SoftLockup | Kind::HardLockup)) => Some(k),
-            _ => None,
-        })?;
-        detection_window(kind, self.thresh()? as f64)
+        self.windows().first().map(|w| w.window)
+    }
+
+    /// The detection window of every expected kind that has one, in the order the expect rules
+    /// first name them, with the setting it follows (`watchdog_thresh=2`).
+    pub fn windows(&self) -> Vec<KindWindow> {
+        let mut out: Vec<KindWindow> = Vec::new();
+        for rule in &self.expect {
+            let KindPattern::Kind(kind) = rule.kind else {
+                continue;
+            };
+            if out.iter().any(|w| w.kind == kind) {
+                continue;
+            }
+            let (value, setting) = match Setting::of(kind) {
+                Some(setting) => match self.setting(setting) {
+                    Some(v) => (v, setting.name),
+                    None => continue,
+                },
+                None => match self.thresh() {
+                    Some(t) => (t as f64, "watchdog_thresh"),
+                    None => continue,
+                },
+            };
+            if let Some(window) = detection_window(kind, value) {
+                out.push(KindWindow {
+                    kind,
+                    window,
+                    setting: format!("{setting}={value}"),
+                });
+            }
+        }
+        out
+    }
+
+    /// The value a scenario gives a detector's setting: written before the hog starts, else
+    /// on the command line.
+    pub fn setting(&self, setting: &Setting) -> Option<f64> {
+        let written = self
+            .set
+            .iter()
+            .filter(|s| s.at.is_none() && s.target() == setting.path)
+            .find_map(|s| s.value.trim().parse().ok());
+        written.or_else(|| {
+            self.cmdline
+                .iter()
+                .find_map(|a| a.strip_prefix(setting.arg)?.parse().ok())
+        })
     }
 
     /// What the scenario does and proves, for `hogs explain SCENARIO`.
@@ -521,11 +596,15 @@ impl Scenario {
         if self.expect.is_empty() {
             out += "Must see: nothing; any report in the scenario fails it.\n";
         }
-        if let (Some(w), Some(t)) = (self.window(), self.thresh()) {
+        for w in self.windows() {
             out += &format!(
-                "The first report must come {:.1}-{:.1} s after the hog starts (watchdog_thresh={t}).\n",
-                w.earliest, w.latest
+                "The first {} must come {:.1}-{:.1} s after the hog starts ({}).\n",
+                w.kind, w.window.earliest, w.window.latest, w.setting
             );
+        }
+        if !self.order.is_empty() {
+            let names: Vec<&str> = self.order.iter().map(|k| k.as_str()).collect();
+            out += &format!("First reports in this order: {}.\n", names.join(", then "));
         }
         out
     }
@@ -536,8 +615,53 @@ impl Scenario {
     }
 }
 
+/// A detector's timeout other than `watchdog_thresh`, as a scenario can set it.
+#[derive(Debug)]
+pub struct Setting {
+    /// How messages name it.
+    pub name: &'static str,
+    /// The boot argument that sets it, up to the value.
+    pub arg: &'static str,
+    /// The file that sets it at run time (a [`Set`]'s target).
+    pub path: &'static str,
+}
+
+/// RCU's stall timeout (seconds, at least 3; 21 by default). Read at every grace period start.
+pub const RCU_STALL_TIMEOUT: Setting = Setting {
+    name: "rcupdate.rcu_cpu_stall_timeout",
+    arg: "rcupdate.rcu_cpu_stall_timeout=",
+    path: "/sys/module/rcupdate/parameters/rcu_cpu_stall_timeout",
+};
+
+/// The hung task detector's timeout (seconds; 120 by default). Writing it wakes khungtaskd.
+pub const HUNG_TASK_TIMEOUT: Setting = Setting {
+    name: "kernel.hung_task_timeout_secs",
+    arg: "sysctl.kernel.hung_task_timeout_secs=",
+    path: "/proc/sys/kernel/hung_task_timeout_secs",
+};
+
+impl Setting {
+    /// The setting that times reports of `kind`, besides `watchdog_thresh`.
+    pub fn of(kind: Kind) -> Option<&'static Setting> {
+        match kind {
+            Kind::RcuStall => Some(&RCU_STALL_TIMEOUT),
+            Kind::HungTask => Some(&HUNG_TASK_TIMEOUT),
+            _ => None,
+        }
+    }
+}
+
+/// The detection window of one expected kind.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KindWindow {
+    pub kind: Kind,
+    pub window: Window,
+    /// The setting it follows, e.g. `watchdog_thresh=2`.
+    pub setting: String,
+}
+
 /// When a detector can report a CPU that stopped being serviced at time 0, in seconds.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Window {
     pub earliest: f64,
     pub latest: f64,
@@ -558,6 +682,15 @@ pub struct Window {
 ///   must pass after the neighbour's last timer interrupt, which came at most a sample before
 ///   the hog turned interrupts off: **earliest** 0.8t. With the console's touch skipping one
 ///   check: **latest** 3.6t.
+/// - **RCU stall** at `rcu_cpu_stall_timeout` `t` (kernel/rcu/tree_stall.h): a grace period
+///   that waits for the reader is reported `t` after it started, from the next scheduler tick
+///   of a CPU that checks. A grace period already under way when the reader began is the
+///   earliest case, and those last milliseconds on an idle guest: **earliest** `t` - 0.25 s.
+///   One starts only when something needs it (a callback queued), which the guest's own
+///   activity does within moments: **latest** 1.5t + 1 s.
+/// - **Hung task** at `hung_task_timeout_secs` `t` (kernel/hung_task.c): khungtaskd looks every
+///   `t` seconds; the first look after the task blocked only notes its switch count, the next
+///   one reports it if it has not run since: **earliest** `t`, **latest** 2t + 0.5 s.
 pub fn detection_window(kind: Kind, t: f64) -> Option<Window> {
     let unit = (1u64 << 30) as f64 / 1e9;
     let sample = 2.0 * t / 5.0;
@@ -569,6 +702,14 @@ pub fn detection_window(kind: Kind, t: f64) -> Option<Window> {
         Kind::HardLockup => Some(Window {
             earliest: 2.0 * sample,
             latest: 3.6 * t,
+        }),
+        Kind::RcuStall => Some(Window {
+            earliest: t - 0.25,
+            latest: 1.5 * t + 1.0,
+        }),
+        Kind::HungTask => Some(Window {
+            earliest: t,
+            latest: 2.0 * t + 0.5,
         }),
         _ => None,
     }
