@@ -535,30 +535,9 @@ fn boot_check(vng: &Path, kernel: &Kernel) -> Result<ExitCode> {
                 log.display()
             )
         })?;
-    let mut problems = Vec::new();
-    if facts.nmi_watchdog.as_deref() != Some("1") {
-        problems.push(format!(
-            "/proc/sys/kernel/nmi_watchdog is {:?}, not 1: no hard lockup detector",
-            facts.nmi_watchdog
-        ));
-    }
-    if facts.soft_watchdog.as_deref() != Some("1") {
-        problems.push(format!(
-            "/proc/sys/kernel/soft_watchdog is {:?}, not 1",
-            facts.soft_watchdog
-        ));
-    }
-    if !facts.config_rust {
-        problems.push("/proc/config.gz lacks CONFIG_RUST=y".into());
-    }
-    if !facts.config_buddy {
-        problems.push(
-            "/proc/config.gz lacks CONFIG_HARDLOCKUP_DETECTOR_BUDDY=y: no hard lockups under TCG"
-                .into(),
-        );
-    }
+    let problems = facts.problems();
     println!(
-        "boot check: Linux {} booted in {:.1} s; nmi_watchdog={} soft_watchdog={} watchdog_thresh={} preempt={} rust={} buddy={}",
+        "boot check: Linux {} booted in {:.1} s; nmi_watchdog={} soft_watchdog={} watchdog_thresh={} preempt={} rust={} buddy={} hung_task_timeout_secs={} rcu_cpu_stall_suppress={} workqueue.watchdog_thresh={}",
         facts.release,
         ended.wall.as_secs_f64(),
         facts.nmi_watchdog.as_deref().unwrap_or("?"),
@@ -566,10 +545,13 @@ fn boot_check(vng: &Path, kernel: &Kernel) -> Result<ExitCode> {
         facts.watchdog_thresh.as_deref().unwrap_or("?"),
         facts.preempt.as_deref().unwrap_or("?"),
         facts.config_rust,
-        facts.config_buddy
+        facts.config_buddy,
+        facts.hung_task_timeout.as_deref().unwrap_or("?"),
+        facts.rcu_stall_suppress.as_deref().unwrap_or("?"),
+        facts.wq_watchdog_thresh.as_deref().unwrap_or("?"),
     );
     if problems.is_empty() {
-        println!("boot check: ok: the buddy hard lockup detector and the soft lockup detector are active");
+        println!("boot check: ok: the soft and buddy hard lockup detectors, RCU stall warnings, the hung task detector and the workqueue watchdog are active");
         Ok(ExitCode::SUCCESS)
     } else {
         bail!(

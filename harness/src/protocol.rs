@@ -59,6 +59,68 @@ pub struct BootFacts {
     pub preempt: Option<String>,
     pub config_rust: bool,
     pub config_buddy: bool,
+    /// `/proc/sys/kernel/hung_task_timeout_secs` (absent without `CONFIG_DETECT_HUNG_TASK`).
+    pub hung_task_timeout: Option<String>,
+    /// `/sys/module/rcupdate/parameters/rcu_cpu_stall_suppress` (absent without RCU stall
+    /// warnings).
+    pub rcu_stall_suppress: Option<String>,
+    /// `/sys/module/workqueue/parameters/watchdog_thresh` (absent without `CONFIG_WQ_WATCHDOG`).
+    pub wq_watchdog_thresh: Option<String>,
+}
+
+impl BootFacts {
+    /// What keeps the suite's detectors from reporting, one line each; empty when all are on.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut want =
+            |value: &Option<String>, file: &str, on: fn(&str) -> bool, missing: &str| match value
+                .as_deref()
+            {
+                None => problems.push(format!("no {file}: {missing}")),
+                Some(v) if !on(v) => problems.push(format!("{file} is {v}: {missing}")),
+                Some(_) => {}
+            };
+        want(
+            &self.nmi_watchdog,
+            "/proc/sys/kernel/nmi_watchdog",
+            |v| v == "1",
+            "no hard lockup detector",
+        );
+        want(
+            &self.soft_watchdog,
+            "/proc/sys/kernel/soft_watchdog",
+            |v| v == "1",
+            "no soft lockup detector",
+        );
+        want(
+            &self.hung_task_timeout,
+            "/proc/sys/kernel/hung_task_timeout_secs",
+            |v| v != "0",
+            "no hung task detector (CONFIG_DETECT_HUNG_TASK)",
+        );
+        want(
+            &self.rcu_stall_suppress,
+            "/sys/module/rcupdate/parameters/rcu_cpu_stall_suppress",
+            |v| v == "0",
+            "no RCU stall warnings",
+        );
+        want(
+            &self.wq_watchdog_thresh,
+            "/sys/module/workqueue/parameters/watchdog_thresh",
+            |v| v != "0",
+            "no workqueue lockup detector (CONFIG_WQ_WATCHDOG)",
+        );
+        if !self.config_rust {
+            problems.push("/proc/config.gz lacks CONFIG_RUST=y".into());
+        }
+        if !self.config_buddy {
+            problems.push(
+                "/proc/config.gz lacks CONFIG_HARDLOCKUP_DETECTOR_BUDDY=y: no hard lockups under TCG"
+                    .into(),
+            );
+        }
+        problems
+    }
 }
 
 /// The line the guest writes for `event` (without the kernel's prefix).
@@ -158,8 +220,11 @@ mod tests {
                     preempt: None,
                     config_rust: true,
                     config_buddy: true,
+                    hung_task_timeout: Some("120".into()),
+                    rcu_stall_suppress: Some("0".into()),
+                    wq_watchdog_thresh: None,
                 }),
-                r#"hogs-event v1 {"event":"facts","release":"6.12.117","nmi_watchdog":"1","soft_watchdog":"1","watchdog_thresh":"10","preempt":null,"config_rust":true,"config_buddy":true}"#,
+                r#"hogs-event v1 {"event":"facts","release":"6.12.117","nmi_watchdog":"1","soft_watchdog":"1","watchdog_thresh":"10","preempt":null,"config_rust":true,"config_buddy":true,"hung_task_timeout":"120","rcu_stall_suppress":"0","wq_watchdog_thresh":null}"#,
             ),
         ]
     }
@@ -191,5 +256,31 @@ mod tests {
         assert!(err.starts_with("unreadable guest event"), "{err}");
         let err = decode("hogs-event vX").unwrap().unwrap_err();
         assert!(err.starts_with("malformed guest event"), "{err}");
+    }
+
+    #[test]
+    fn the_boot_check_names_each_detector_that_is_off() {
+        let Event::Facts(mut facts) = pinned()
+            .into_iter()
+            .find_map(|(e, _)| matches!(e, Event::Facts(_)).then_some(e))
+            .unwrap()
+        else {
+            unreachable!()
+        };
+        assert_eq!(
+            facts.problems(),
+            ["no /sys/module/workqueue/parameters/watchdog_thresh: no workqueue lockup detector (CONFIG_WQ_WATCHDOG)"]
+        );
+        facts.wq_watchdog_thresh = Some("30".into());
+        assert!(facts.problems().is_empty());
+        facts.rcu_stall_suppress = Some("1".into());
+        facts.hung_task_timeout = Some("0".into());
+        assert_eq!(
+            facts.problems(),
+            [
+                "/proc/sys/kernel/hung_task_timeout_secs is 0: no hung task detector (CONFIG_DETECT_HUNG_TASK)",
+                "/sys/module/rcupdate/parameters/rcu_cpu_stall_suppress is 1: no RCU stall warnings"
+            ]
+        );
     }
 }
