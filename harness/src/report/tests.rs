@@ -106,6 +106,8 @@ fn seed000_ubuntu_soft_lockup() {
     // `? kthread_create_on_node` frames are unreliable and left out.
     assert_eq!(r.stack, ["kthread", "ret_from_fork"]);
     assert!(!r.victim && !r.user_space && !r.panic);
+    assert_eq!(r.title, "soft lockup in hog_thread");
+    assert_eq!(r.corrupted, None);
 }
 
 #[test]
@@ -119,6 +121,12 @@ fn seed000_xenserver_emerg_panic() {
     assert!(r.panic);
     assert_eq!(r.panic_reason.as_deref(), Some("softlockup: hung tasks"));
     assert_eq!(r.time, Some(41819967.871466));
+    // The seed quotes the header and the panic only.
+    assert_eq!(
+        r.corrupted.as_deref(),
+        Some("the log ends before its call trace")
+    );
+    assert_eq!(r.title, "soft lockup (no culprit)");
 }
 
 #[test]
@@ -156,6 +164,9 @@ fn seed004_pausetest_is_user_space() {
     assert_eq!(r.comm.as_deref(), Some("pausetest"));
     assert_eq!(r.tainted.as_deref(), Some(""));
     assert!(r.stack.is_empty());
+    // A user-mode RIP is all the dump there is: not a cut-off report.
+    assert_eq!(r.corrupted, None);
+    assert_eq!(r.title, "soft lockup in user space");
 }
 
 #[test]
@@ -316,6 +327,11 @@ fn panic_without_report_is_a_panic_report() {
         r.panic_reason.as_deref(),
         Some("VFS: Unable to mount root fs on unknown-block(0,0)")
     );
+    assert_eq!(
+        r.title,
+        "kernel panic: VFS: Unable to mount root fs on unknown-block(0,0)"
+    );
+    assert_eq!(r.culprit.as_deref(), Some("mount_root_generic"));
 }
 
 #[test]
@@ -402,24 +418,49 @@ fn hung_tasks() {
         ]
     );
     assert_eq!(reports[0].tainted.as_deref(), Some("GO"));
+    // `__mutex_lock` in its stack: it waits for the mutex's owner. The other waits for a
+    // completion, which is not a lock.
+    assert!(reports[0].victim && !reports[1].victim);
+    assert_eq!(
+        (reports[0].title.as_str(), reports[1].title.as_str()),
+        (
+            "task hung in hog_wait::hog_thread",
+            "task hung in hog_flush_work"
+        )
+    );
 }
 
 #[test]
 fn other_oopses_and_lookalikes_are_not_hang_reports() {
     let reports = golden("not_reports.log");
     let kinds: Vec<(Kind, usize)> = reports.iter().map(|r| (r.kind, r.line)).collect();
-    // The workqueue and spinlock BUGs, the WARNING, and the NULL dereference with its `Oops:`
-    // line as one oops; the markers, sysctl echo and NMI handler notice are nothing.
+    // The workqueue lockup (a `BUG:` line of its own kind, not a `bug`), the spinlock BUG, the
+    // WARNING, and the NULL dereference with its `Oops:` line as one oops; the markers, sysctl
+    // echo and NMI handler notice are nothing.
     assert_eq!(
         kinds,
         [
-            (Kind::Bug, 15),
+            (Kind::WorkqueueLockup, 15),
             (Kind::Bug, 16),
             (Kind::Warning, 18),
             (Kind::Oops, 28)
         ]
     );
-    assert!(reports.iter().all(|r| !r.kind.is_hang()));
+    assert!(reports[1..].iter().all(|r| !r.kind.is_hang()));
+    assert_eq!(
+        reports[0].corrupted.as_deref(),
+        Some("another report (line 16) started before its pool's busy workqueues")
+    );
+    let titles: Vec<&str> = reports.iter().map(|r| r.title.as_str()).collect();
+    assert_eq!(
+        titles,
+        [
+            "workqueue lockup (no culprit)",
+            "BUG: spinlock lockup suspected",
+            "WARNING in watchdog_timer_fn",
+            "BUG: kernel NULL pointer dereference in hog_busy::hog_thread"
+        ]
+    );
     assert_eq!(reports[2].culprit.as_deref(), Some("watchdog_timer_fn"));
     assert_eq!((reports[2].cpu, reports[2].pid), (Some(0), Some(1)));
 }
@@ -495,6 +536,11 @@ fn truncated_console_still_reports() {
         (r.cpu, r.pid, r.culprit.as_deref()),
         (Some(1), Some(99), None)
     );
+    assert_eq!(
+        r.corrupted.as_deref(),
+        Some("the log ends before its call trace")
+    );
+    assert_eq!(r.title, "soft lockup (no culprit)");
     assert!(explain(std::slice::from_ref(&r)).contains("No culprit"));
 }
 
@@ -570,6 +616,12 @@ fn powerpc_hard_lockups() {
         (reports[1].cpu, reports[1].reporting_cpu),
         (Some(9), Some(10))
     );
+    // The fixture ends before CPU 9's answer to the IPI.
+    assert_eq!(
+        reports[1].corrupted.as_deref(),
+        Some("the log ends before its call trace")
+    );
+    assert_eq!(reports[0].title, "hard LOCKUP in _raw_spin_lock");
 }
 
 #[test]
@@ -741,12 +793,7 @@ no newline";
 
 #[test]
 fn kind_names_round_trip() {
-    for kind in [
-        Kind::SoftLockup,
-        Kind::HardLockup,
-        Kind::RcuStall,
-        Kind::HungTask,
-    ] {
+    for kind in KINDS {
         let name = kind.to_string();
         assert_eq!(name.parse::<Kind>(), Ok(kind));
         assert_eq!(serde_json::to_string(&kind).unwrap(), format!("\"{name}\""));
@@ -764,11 +811,17 @@ fn json_shape_and_field_order() {
     assert_eq!(object["reports"].as_array().unwrap().len(), 1);
     let order = [
         "kind",
+        "title",
         "cpu",
         "stuck_secs",
+        "count",
         "comm",
         "pid",
         "culprit",
+        "corrupted",
+        "blocker",
+        "blocker_pid",
+        "blocker_culprit",
         "panic",
         "panic_reason",
         "line",
@@ -780,6 +833,8 @@ fn json_shape_and_field_order() {
         "time",
         "stack",
         "tainted",
+        "backtraces",
+        "tasks",
     ];
     let positions: Vec<usize> = order
         .iter()
@@ -789,6 +844,22 @@ fn json_shape_and_field_order() {
     let back: Vec<Report> = serde_json::from_value(object["reports"].clone()).unwrap();
     assert_eq!(back, reports);
     assert_eq!(to_json(&[]).replace([' ', '\n'], ""), r#"{"reports":[]}"#);
+    // Results files written before the title, corruption, blocker and task fields still read.
+    let mut old = object["reports"][0].clone();
+    for field in [
+        "title",
+        "count",
+        "corrupted",
+        "blocker",
+        "blocker_pid",
+        "blocker_culprit",
+        "tasks",
+    ] {
+        old.as_object_mut().unwrap().remove(field);
+    }
+    let back: Report = serde_json::from_value(old).unwrap();
+    assert_eq!(back.title, "");
+    assert_eq!(back.culprit, reports[0].culprit);
 }
 
 #[test]
