@@ -51,7 +51,7 @@ fn explain_one(out: &mut String, i: usize, r: &Report, all: &[Report]) {
         let _ = write!(out, " ({t} s)");
     }
     match (r.stuck_secs, r.kind) {
-        (Some(s), Kind::HungTask | Kind::WorkqueueLockup) => {
+        (Some(s), Kind::HungTask) => {
             let _ = write!(out, ", blocked for more than {s} s");
         }
         (Some(s), _) => {
@@ -151,13 +151,9 @@ fn where_(r: &Report, i: usize, all: &[Report]) -> String {
                     .blocker_culprit
                     .as_deref()
                     .map_or(String::new(), |c| format!(", which was in {c}"));
-                let reported = all
-                    .iter()
-                    .enumerate()
-                    .find(|(j, o)| *j != i && o.pid == Some(p) && o.comm.as_deref() == Some(b))
-                    .map_or(String::new(), |(j, o)| {
-                        format!(" (#{} {} in this log)", j + 1, kind_name(o.kind))
-                    });
+                let reported = holder_report(all, i, p).map_or(String::new(), |j| {
+                    format!(" (#{} {} in this log)", j + 1, kind_name(all[j].kind))
+                });
                 format!("the kernel names its likely owner, {b}:{p}{place}{reported}")
             }
             _ => "the kernel does not say who holds the lock: echo w > /proc/sysrq-trigger lists \
@@ -297,6 +293,21 @@ fn taint_meaning(flag: char) -> Option<&'static str> {
     })
 }
 
+/// The report about the task with `pid` (a hung task's lock owner), preferring what says where
+/// it ran (a soft or hard lockup) over an RCU stall or its own hung-task report.
+fn holder_report(all: &[Report], i: usize, pid: u32) -> Option<usize> {
+    let rank = |k: Kind| match k {
+        Kind::SoftLockup | Kind::HardLockup => 0,
+        Kind::RcuStall => 1,
+        _ => 2,
+    };
+    all.iter()
+        .enumerate()
+        .filter(|(j, o)| *j != i && o.pid == Some(pid))
+        .min_by_key(|(j, o)| (rank(o.kind), *j))
+        .map(|(j, _)| j)
+}
+
 /// How the reports of one log relate: which detector fires first for one stuck CPU, and which
 /// reports are consequences of others. Empty when there is nothing to relate.
 fn relations(all: &[Report]) -> String {
@@ -306,13 +317,14 @@ fn relations(all: &[Report]) -> String {
     };
     let mut notes = Vec::new();
     for (i, r) in all.iter().enumerate() {
+        // The other report on this CPU of the first of `kinds` that has one.
         let same_cpu = |kinds: &[Kind]| {
-            all.iter()
-                .enumerate()
-                .find(|(j, o)| {
-                    *j != i && r.cpu.is_some() && o.cpu == r.cpu && kinds.contains(&o.kind)
-                })
-                .map(|(j, _)| j)
+            kinds.iter().find_map(|k| {
+                all.iter()
+                    .enumerate()
+                    .find(|(j, o)| *j != i && r.cpu.is_some() && o.cpu == r.cpu && o.kind == *k)
+                    .map(|(j, _)| j)
+            })
         };
         match r.kind {
             Kind::RcuStall => {
@@ -338,13 +350,8 @@ fn relations(all: &[Report]) -> String {
                 }
             }
             Kind::HungTask if r.victim => {
-                let holder = all.iter().enumerate().find(|(j, o)| {
-                    *j != i
-                        && r.blocker_pid.is_some()
-                        && o.pid == r.blocker_pid
-                        && o.kind != Kind::HungTask
-                });
-                if let Some((j, _)) = holder {
+                let holder = r.blocker_pid.and_then(|p| holder_report(all, i, p));
+                if let Some(j) = holder.filter(|&j| all[j].kind != Kind::HungTask) {
                     notes.push(format!(
                         "{} is a victim of {}: the task it waits for holds the lock while it hogs CPU {}.",
                         name(i),
@@ -377,7 +384,8 @@ fn relations(all: &[Report]) -> String {
     }
     let mut out = String::from(
         "\nHow these reports relate. For one stuck CPU the detectors fire in this order with default \
-         settings: hard lockup after watchdog_thresh (10 s; only with interrupts off), RCU stall after \
+         settings: hard lockup after watchdog_thresh (10 s, checked by a perf NMI or a buddy CPU: 10 to \
+         20 s; only with interrupts off), RCU stall after \
          rcupdate.rcu_cpu_stall_timeout (21 s after the grace period began), soft lockup after \
          2*watchdog_thresh (counted in 2^30 ns units and checked every 4 s: about 21.5 to 26 s), workqueue \
          lockup after workqueue.watchdog_thresh (30 s, checked every 30 s: 30 to 60 s), hung task after \

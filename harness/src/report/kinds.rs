@@ -269,7 +269,8 @@ pub(crate) const TABLE: &[KindInfo] = &[
         },
         next: "  Next: echo w > /proc/sysrq-trigger lists blocked tasks (t: every task) to find who holds what it \
              waits for; kernel.hung_task_timeout_secs tunes the check, kernel.hung_task_panic=1 stops there; \
-             CONFIG_DETECT_HUNG_TASK_BLOCKER (6.15+) names a mutex or semaphore's owner in the report.",
+             CONFIG_DETECT_HUNG_TASK_BLOCKER (recent kernels, 7.x) names a mutex or semaphore's owner in the \
+             report.",
     },
     KindInfo {
         kind: Kind::WorkqueueLockup,

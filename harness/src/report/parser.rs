@@ -170,7 +170,8 @@ static P: LazyLock<Patterns> = LazyLock::new(|| {
         detected_by: re(r"detected by (?P<cpu>\d+)"),
         taint_bracket: re(r"\[(?P<flag>[A-Z])\]="),
         task_pid: re(r"\bpid:\s*(?P<pid>\d+)"),
-        // kernel/hung_task.c debug_show_blocker() (6.15+: mutex; 6.16+: semaphore; 6.17+: rw-semaphore).
+        // kernel/hung_task.c debug_show_blocker() as 7.3 prints it: mutex, semaphore (`last held
+        // by`), rw-semaphore (`<reader>`/`<writer>`), and an owner that is not found.
         blocker: re(
             r"^INFO: task (?P<comm>.+):(?P<pid>\d+) (?:<\w+> )?(?:is )?blocked on an? (?:mutex|semaphore|rw-semaphore)(?: likely (?:owned|last held) by task (?P<owner>.+):(?P<opid>\d+))?",
         ),

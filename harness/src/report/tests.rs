@@ -8,9 +8,20 @@ use super::*;
 /// Every fixture, so a new file without a test is noticed. `seed*` are the reports quoted in
 /// the seed articles, verbatim (the pausetest one with the `BUG:`/`CPU 0:`/`Modules linked in:`
 /// lines of RHEL 5 that the article leaves out); `design_*` rebuild DESIGN.md's measured lines
-/// into whole 6.12/7.3 consoles; the rest are hand-made edge cases.
+/// into whole 6.12/7.3 consoles; the rest are hand-made edge cases. Hand-made from the format
+/// strings of the kernel sources: `workqueue_*` from kernel/workqueue.c (wq_watchdog_timer_fn,
+/// show_pwq, show_one_worker_pool, show_cpu_pools_hogs of 6.12 / show_cpu_pools_busy_workers of
+/// 7.3, wq_cpu_intensive_report), `hung_task_blocker_7.3` and `chain_one_bug_7.3` from 7.3's
+/// kernel/hung_task.c (hung_task_info, debug_show_blocker: every mutex, semaphore and
+/// rw-semaphore form), `rcu_tasks_only_7.3` from kernel/rcu/tree_stall.h
+/// (rcu_print_task_stall, print_other_cpu_stall, rcu_print_detail_task_stall_rnp),
+/// `powerpc_ipi_hard_lockup` from arch/powerpc/kernel/watchdog.c of 5.x (`CPU %d Hard LOCKUP`
+/// from wd_lockup_ipi) and 4.14 (`Watchdog CPU:%d ...`), `printk_caller_interleaved` from
+/// CONFIG_PRINTK_CALLER's `[    T1]`/`[    C1]` prefix, `task_names` from the `[%s:%d]`,
+/// `Comm: %s` and `task:%-15.15s` formats.
 const FIXTURES: &[&str] = &[
     "arm64_soft_lockup.log",
+    "chain_one_bug_7.3.log",
     "crlf_invalid_utf8.log",
     "design_6.12_buddy_hard_lockup.log",
     "design_6.12_irqsave_insmod_victim.log",
@@ -18,15 +29,19 @@ const FIXTURES: &[&str] = &[
     "design_7.3_hard_lockup_twice.log",
     "hard_perf_nmi_panic.log",
     "hung_task.log",
+    "hung_task_blocker_7.3.log",
     "interleaved_cpus.log",
     "not_reports.log",
     "old_kernels_hard_lockup.log",
     "oops_after_lockup.log",
     "panic_without_report.log",
     "powerpc_hard_lockup.log",
+    "powerpc_ipi_hard_lockup.log",
     "prefix_styles.log",
+    "printk_caller_interleaved.log",
     "rcu_detected_stalls_nmi.log",
     "rcu_self_detected.log",
+    "rcu_tasks_only_7.3.log",
     "rhel7_3.10_hard_lockup_panic.log",
     "run_6.12_all_cpu_backtrace.log",
     "run_6.12_contention_pair.log",
@@ -43,8 +58,12 @@ const FIXTURES: &[&str] = &[
     "soft_prefixes_and_comms.log",
     "softirq_rip_before_task_rip.log",
     "spinlock_pair.log",
+    "task_names.log",
     "truncated_eof.log",
     "user_space_modern.log",
+    "workqueue_hog.log",
+    "workqueue_lockup_7.3.log",
+    "workqueue_lockup_victim_6.12.log",
 ];
 
 fn fixture_dir() -> PathBuf {
@@ -922,4 +941,382 @@ fn an_all_cpu_backtrace_belongs_to_its_report() {
     // Without the knob the report stands alone.
     let plain = parse(&read("run_6.12_shared_boot.log"));
     assert!(plain.iter().all(|r| r.backtraces.is_empty()), "{plain:#?}");
+}
+
+// --- the kinds added with the table: workqueues, hung-task blockers, RCU tasks, callers ---
+
+#[test]
+fn workqueue_lockup_names_the_work_in_flight() {
+    let reports = golden("workqueue_lockup_7.3.log");
+    let r = only(&reports);
+    assert_eq!(r.kind, Kind::WorkqueueLockup);
+    assert!(r.kind.is_hang());
+    assert_eq!((r.cpu, r.stuck_secs), (Some(1), Some(31)));
+    // The pool's in-flight work (not CPU 0's pending vmstat_shepherd), demangled.
+    assert_eq!(
+        (r.culprit.as_deref(), r.module.as_deref()),
+        (Some("hog_wq::busy_work"), Some("hog_wq"))
+    );
+    // The worker in flight, named by its dump in the stalled-pool backtraces.
+    assert_eq!((r.comm.as_deref(), r.pid), (Some("kworker/1:1"), Some(45)));
+    assert_eq!(
+        r.stack,
+        [
+            "hog_wq::busy_work",
+            "process_one_work",
+            "worker_thread",
+            "kthread",
+            "ret_from_fork",
+            "ret_from_fork_asm"
+        ]
+    );
+    assert_eq!(r.title, "workqueue lockup in hog_wq::busy_work");
+    assert_eq!(r.corrupted, None);
+}
+
+#[test]
+fn workqueue_lockup_behind_a_soft_lockup_is_its_victim() {
+    let reports = golden("workqueue_lockup_victim_6.12.log");
+    assert_eq!(reports.len(), 2, "{reports:#?}");
+    let (soft, wq) = (&reports[0], &reports[1]);
+    assert_eq!((soft.kind, soft.cpu), (Kind::SoftLockup, Some(1)));
+    assert_eq!(soft.culprit.as_deref(), Some("hog_busy::spin::busy_loop"));
+    // Only pending work on the pool: no work function to blame, and nothing was cut off.
+    assert_eq!(
+        (wq.kind, wq.cpu, wq.stuck_secs, wq.culprit.as_deref()),
+        (Kind::WorkqueueLockup, Some(1), Some(40), None)
+    );
+    assert_eq!(wq.corrupted, None);
+    assert_eq!(wq.title, "workqueue lockup (no culprit)");
+    let text = explain(&reports);
+    assert!(
+        text.contains("#2 workqueue lockup is a victim of #1 soft lockup"),
+        "{text}"
+    );
+}
+
+#[test]
+fn workqueue_hogs_are_one_line_reports() {
+    let reports = golden("workqueue_hog.log");
+    let got: Vec<_> = reports
+        .iter()
+        .map(|r| (r.kind, r.count, r.culprit.as_deref(), r.module.as_deref()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                Kind::WorkqueueHog,
+                Some(4),
+                Some("hog_wq::busy_work"),
+                Some("hog_wq")
+            ),
+            (
+                Kind::SoftLockup,
+                None,
+                Some("hog_busy::hog_thread"),
+                Some("hog_busy")
+            ),
+            (
+                Kind::WorkqueueHog,
+                Some(5),
+                Some("hog_wq::busy_work"),
+                Some("hog_wq")
+            ),
+            (
+                Kind::WorkqueueHog,
+                Some(7),
+                Some("hog_wq::busy_work"),
+                Some("hog_wq")
+            ),
+            (
+                Kind::WorkqueueHog,
+                Some(4),
+                Some("drm_fb_helper_damage_work"),
+                None
+            ),
+        ]
+    );
+    assert!(!Kind::WorkqueueHog.is_hang());
+    // The hog line printed inside the soft lockup's dump did not end that dump.
+    assert_eq!(
+        reports[1].stack,
+        ["kthread", "ret_from_fork", "ret_from_fork_asm"]
+    );
+    assert_eq!(reports[1].corrupted, None);
+    // v0 and legacy mangling of the same function: one title.
+    assert!(reports[0].title == "workqueue hog in hog_wq::busy_work");
+    assert_eq!(reports[0].title, reports[3].title);
+    assert!(reports
+        .iter()
+        .filter(|r| r.kind == Kind::WorkqueueHog)
+        .all(|r| r.stuck_secs.is_none() && r.cpu.is_none()));
+}
+
+#[test]
+fn hung_tasks_name_their_blockers() {
+    let reports = golden("hung_task_blocker_7.3.log");
+    let got: Vec<_> = reports
+        .iter()
+        .map(|r| {
+            (
+                r.comm.as_deref(),
+                r.pid,
+                r.culprit.as_deref(),
+                r.victim,
+                r.blocker.as_deref(),
+                r.blocker_pid,
+                r.blocker_culprit.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                Some("hog_waiter"),
+                Some(123),
+                Some("hog_lock::waiter_main"),
+                true,
+                Some("hog_holder"),
+                Some(122),
+                // Past schedule_timeout and msleep.
+                Some("hog_lock::holder_main")
+            ),
+            (
+                Some("hog_sem"),
+                Some(124),
+                Some("hog_sem_take"),
+                true,
+                Some("hog_waiter"),
+                Some(123),
+                // The holder is hung itself: the kernel prints no second dump, its report says.
+                Some("hog_lock::waiter_main")
+            ),
+            (
+                Some("a b:c"),
+                Some(130),
+                Some("hog_rwsem_write"),
+                true,
+                Some("[my task:1]"),
+                Some(131),
+                Some("hog_rwsem_read_and_sleep")
+            ),
+            // No lock frame, but the kernel says it waits for a mutex.
+            (
+                Some("hog_orphan"),
+                Some(140),
+                Some("hog_orphan_wait"),
+                true,
+                None,
+                None,
+                None
+            ),
+        ]
+    );
+    assert!(reports
+        .iter()
+        .all(|r| r.kind == Kind::HungTask && r.stuck_secs == Some(122) && r.corrupted.is_none()));
+    // The owner's frames are not the blocked task's.
+    assert!(!reports[0].stack.iter().any(|f| f.contains("holder_main")));
+    assert_eq!(reports[0].title, "task hung in hog_lock::waiter_main");
+    let text = explain(&reports);
+    assert!(
+        text.contains(
+            "the kernel names its likely owner, hog_holder:122, which was in hog_lock::holder_main"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("#2 hung task is a victim of task hog_waiter:123"),
+        "{text}"
+    );
+}
+
+#[test]
+fn rcu_stall_of_a_preempted_reader() {
+    let r = only(&golden("rcu_tasks_only_7.3.log")).clone();
+    assert_eq!(
+        (r.kind, r.cpu, r.reporting_cpu),
+        (Kind::RcuStall, None, Some(0))
+    );
+    assert_eq!(r.tasks, [85]);
+    assert_eq!((r.comm.as_deref(), r.pid), (Some("hog_rcu"), Some(85)));
+    // Past __schedule and the preemption from the timer interrupt.
+    assert_eq!(r.culprit.as_deref(), Some("hog_rcu::reader_loop"));
+    assert_eq!(r.title, "rcu stall in hog_rcu::reader_loop");
+    assert!(explain(std::slice::from_ref(&r))
+        .contains("a task preempted inside an RCU read-side section"));
+}
+
+#[test]
+fn powerpc_stuck_cpu_answers_the_ipi_in_the_same_report() {
+    let reports = golden("powerpc_ipi_hard_lockup.log");
+    let got: Vec<_> = reports
+        .iter()
+        .map(|r| (r.kind, r.cpu, r.reporting_cpu, r.pid, r.culprit.as_deref()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                Kind::HardLockup,
+                Some(9),
+                Some(10),
+                Some(2346),
+                Some("hog_irqsave_thread")
+            ),
+            (
+                Kind::HardLockup,
+                Some(5),
+                Some(4),
+                Some(2400),
+                Some("hog_old_thread")
+            ),
+        ]
+    );
+    assert!(reports.iter().all(|r| r.corrupted.is_none()));
+}
+
+#[test]
+fn printk_callers_keep_interleaved_cpus_apart() {
+    let console = read("printk_caller_interleaved.log");
+    let callers: Vec<Option<Caller>> = lines(&console).map(|l| l.caller).take(4).collect();
+    assert_eq!(
+        callers,
+        [
+            Some(Caller::Task(0)),
+            Some(Caller::Task(150)),
+            Some(Caller::Cpu(1)),
+            Some(Caller::Cpu(0))
+        ]
+    );
+    let reports = golden("printk_caller_interleaved.log");
+    let got: Vec<_> = reports
+        .iter()
+        .map(|r| {
+            (
+                r.cpu,
+                r.comm.as_deref(),
+                r.culprit.as_deref(),
+                r.stack.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                Some(1),
+                Some("hog_a"),
+                Some("hog_a::spin_loop"),
+                vec![
+                    "hog_a::worker".to_owned(),
+                    "kthread".into(),
+                    "ret_from_fork".into()
+                ]
+            ),
+            (
+                Some(0),
+                Some("hog_b"),
+                Some("hog_b::spin_loop"),
+                vec![
+                    "hog_b::worker".to_owned(),
+                    "kthread".into(),
+                    "ret_from_fork".into()
+                ]
+            ),
+        ]
+    );
+    assert!(reports.iter().all(|r| r.corrupted.is_none()));
+}
+
+#[test]
+fn task_names_with_spaces_colons_and_brackets() {
+    let reports = golden("task_names.log");
+    let got: Vec<_> = reports
+        .iter()
+        .map(|r| (r.kind, r.comm.as_deref(), r.pid, r.culprit.as_deref()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                Kind::SoftLockup,
+                Some("[my task:1]"),
+                Some(77),
+                Some("hog_user_loop")
+            ),
+            (
+                Kind::SoftLockup,
+                Some("kworker/0:1H"),
+                Some(12),
+                Some("hog_block_work")
+            ),
+            (
+                Kind::HungTask,
+                Some("a b:c"),
+                Some(123),
+                Some("hog_sleep_forever")
+            ),
+        ]
+    );
+}
+
+#[test]
+fn titles_do_not_change_with_cpus_pids_or_times() {
+    let one = parse(&read("run_6.12_shared_boot.log"));
+    let other = parse(
+        &String::from_utf8(read("run_6.12_shared_boot.log"))
+            .unwrap()
+            .replace("stuck for ", "stuck for 1")
+            .into_bytes(),
+    );
+    let titles = |rs: &[Report]| rs.iter().map(|r| r.title.clone()).collect::<Vec<_>>();
+    assert_eq!(titles(&one), titles(&other));
+    for r in one.iter().chain(&other) {
+        assert!(!r.title.bytes().any(|b| b.is_ascii_digit()), "{}", r.title);
+    }
+}
+
+#[test]
+fn explain_relates_one_bug_seen_by_four_detectors() {
+    let reports = golden("chain_one_bug_7.3.log");
+    let kinds: Vec<Kind> = reports.iter().map(|r| r.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            Kind::RcuStall,
+            Kind::SoftLockup,
+            Kind::WorkqueueLockup,
+            Kind::HungTask
+        ]
+    );
+    assert!(reports[..3].iter().all(|r| r.cpu == Some(1)));
+    assert!(reports[..2]
+        .iter()
+        .all(|r| r.culprit.as_deref() == Some("hog_lock::spin::busy_loop")));
+    let hung = &reports[3];
+    assert_eq!(
+        (
+            hung.blocker.as_deref(),
+            hung.blocker_pid,
+            hung.blocker_culprit.as_deref()
+        ),
+        (Some("hog_holder"), Some(122), Some("hog_lock::holder_main"))
+    );
+    let text = explain(&reports);
+    insta::assert_snapshot!("chain_one_bug_explained", text);
+    for needle in [
+        "How these reports relate.",
+        "RCU stall after rcupdate.rcu_cpu_stall_timeout (21 s",
+        "soft lockup after 2*watchdog_thresh",
+        "#1 RCU stall and #2 soft lockup on CPU 1 are one bug",
+        "#3 workqueue lockup is a victim of #2 soft lockup",
+        "#4 hung task is a victim of #2 soft lockup",
+        "(#2 soft lockup in this log)",
+        "workqueue.watchdog_thresh",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+    }
 }
