@@ -1320,3 +1320,112 @@ fn explain_relates_one_bug_seen_by_four_detectors() {
         assert!(text.contains(needle), "missing {needle:?} in\n{text}");
     }
 }
+
+#[test]
+fn cut_off_reports_say_why() {
+    let report = |text: &str| -> Vec<(Kind, Option<String>, Option<String>)> {
+        parse(text.as_bytes())
+            .into_iter()
+            .map(|r| (r.kind, r.culprit, r.corrupted))
+            .collect()
+    };
+    let head = "[ 1.0] watchdog: BUG: soft lockup - CPU#1 stuck for 22s! [hog:99]\n\
+                [ 1.1] CPU: 1 UID: 0 PID: 99 Comm: hog Not tainted 6.12.117 #1\n\
+                [ 1.2] RIP: 0010:hog_loop+0x1/0x2 [hog]\n\
+                [ 1.3] Call Trace:\n\
+                [ 1.4]  <TASK>\n\
+                [ 1.5]  hog_thread+0x1/0x2 [hog]\n";
+    // The log ends inside <TASK>: the culprit is kept, the report says it is incomplete.
+    assert_eq!(
+        report(head),
+        [(
+            Kind::SoftLockup,
+            Some("hog_loop".into()),
+            Some("the log ends inside its call trace".into())
+        )]
+    );
+    // The same trace closed by </TASK> is whole.
+    assert_eq!(report(&format!("{head}[ 1.6]  </TASK>\n"))[0].2, None);
+    // Another report inside the trace.
+    let cut = format!("{head}[ 2.0] INFO: task hog_wait:5 blocked for more than 122 seconds.\n");
+    assert_eq!(
+        report(&cut)[0].2.as_deref(),
+        Some("its call trace is cut off by another report (line 7)")
+    );
+    // Another report before the trace: the RCU stall's CPU dump never came.
+    let before = "[ 1.0] rcu: INFO: rcu_preempt self-detected stall on CPU\n\
+                  [ 1.1] rcu: \t1-....: (5250 ticks this GP) idle=b6c4/1/0x4000000000000000\n\
+                  [ 1.2] watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [other:7]\n\
+                  [ 1.3] RIP: 0010:other_loop+0x1/0x2\n";
+    assert_eq!(
+        report(before),
+        [
+            (
+                Kind::RcuStall,
+                None,
+                Some(
+                    "another report (line 3) started inside its dump before its call trace".into()
+                )
+            ),
+            (Kind::SoftLockup, Some("other_loop".into()), None),
+        ]
+    );
+    // A dump that ends (here: a quiet stretch) without any trace.
+    let quiet = format!(
+        "[ 1.0] INFO: task hog_wait:5 blocked for more than 122 seconds.\n{}",
+        "[ 1.1] unrelated line\n".repeat(80)
+    );
+    assert_eq!(report(&quiet)[0].2.as_deref(), Some("no call trace"));
+}
+
+#[test]
+fn printk_caller_ids_are_read_and_removed() {
+    let got: Vec<_> =
+        lines(b"[    5.140900][    T1] a\n[ 12.3][    C1] b\n[ 1.0] [  T123] c\n[ 2.0] d\n")
+            .map(|l| (l.caller, l.text.into_owned()))
+            .collect();
+    assert_eq!(
+        got,
+        [
+            (Some(Caller::Task(1)), "a".to_owned()),
+            (Some(Caller::Cpu(1)), "b".to_owned()),
+            (Some(Caller::Task(123)), "c".to_owned()),
+            (None, "d".to_owned()),
+        ]
+    );
+}
+
+#[test]
+fn old_workqueue_and_rcu_detail_forms() {
+    // 4.x: `in-flight: PID:func` without ` for Ns`, a rescuer, a second worker after a comma;
+    // `active=1/256` of the pwq line; 3.x RCU listing a blocked task inline.
+    let console = b"[ 60.0] BUG: workqueue lockup - pool cpus=2 node=0 flags=0x0 nice=-20 stuck for 33s!\n\
+[ 60.1] Showing busy workqueues and worker pools:\n\
+[ 60.2] workqueue events_highpri: flags=0x10\n\
+[ 60.3]   pwq 5: cpus=2 node=0 flags=0x0 nice=-20 active=1/256\n\
+[ 60.4]     in-flight: 77(RESCUER):hog_old_work [hog], 78:other_work\n\
+[ 70.0] INFO: rcu_preempt detected stalls on CPUs/tasks: { P85} (detected by 0, t=6002 jiffies, g=123, c=122, q=7)\n";
+    let reports = parse(console);
+    assert_eq!(reports.len(), 2, "{reports:#?}");
+    let (wq, rcu) = (&reports[0], &reports[1]);
+    assert_eq!(
+        (
+            wq.kind,
+            wq.cpu,
+            wq.pid,
+            wq.culprit.as_deref(),
+            wq.module.as_deref()
+        ),
+        (
+            Kind::WorkqueueLockup,
+            Some(2),
+            Some(77),
+            Some("hog_old_work"),
+            Some("hog")
+        )
+    );
+    assert_eq!(
+        (rcu.kind, rcu.cpu, rcu.reporting_cpu, rcu.tasks.as_slice()),
+        (Kind::RcuStall, None, Some(0), &[85][..])
+    );
+}
