@@ -217,32 +217,16 @@ fn where_(r: &Report, i: usize, all: &[Report]) -> String {
         Some(s) if s.name == culprit => format!(" (RIP {rip})"),
         _ => " (first meaningful frame of the call trace)".to_owned(),
     };
-    match r.kind {
-        Kind::SoftLockup => format!(
-            "  Culprit: {at}{from}: it kept the CPU without calling schedule(). A loop there needs \
-             cond_resched(), a sleep, or an end."
-        ),
-        Kind::HardLockup => format!(
-            "  Culprit: {at}{from}: interrupts were off there. Look for spin_lock_irqsave()/local_irq_disable() \
-             held across a long loop."
-        ),
-        Kind::RcuStall => format!("  The stalled CPU was in {at}{from}."),
-        Kind::HungTask => format!(
-            "  It waits in {at} (the first frame past the scheduler and lock primitives); the owner of what it \
-             waits for is elsewhere."
-        ),
-        Kind::WorkqueueLockup => format!(
-            "  The work in flight on the stuck pool is {at}{}: it kept its worker, so the work queued behind it \
-             did not run.",
-            r.comm
-                .as_deref()
-                .map_or(String::new(), |c| format!(" (worker {c})"))
-        ),
-        Kind::WorkqueueHog => format!(
-            "  The work function is {at}: it ran without sleeping for longer than the threshold."
-        ),
-        Kind::Warning | Kind::Oops | Kind::Bug | Kind::Panic => format!("  It happened in {at}{from}."),
-    }
+    let worker = r
+        .comm
+        .as_deref()
+        .map_or(String::new(), |c| format!(" (worker {c})"));
+    r.kind
+        .info()
+        .blame
+        .replace("{at}", &at)
+        .replace("{from}", &from)
+        .replace("{worker}", &worker)
 }
 
 fn task_hint(comm: &str, r: &Report) -> &'static str {

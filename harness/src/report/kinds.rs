@@ -83,6 +83,9 @@ pub(crate) struct KindInfo {
     pub live: &'static str,
     /// `explain`'s paragraph on what the report means.
     pub what: fn(&Report) -> String,
+    /// `explain`'s sentence on the culprit: `{at}` (`func [module]`), `{from}` (` (RIP ...)` or
+    /// ` (first meaningful frame ...)`), `{worker}` (` (worker kworker/1:1)` or nothing).
+    pub blame: &'static str,
     /// `explain`'s paragraph on what to collect next.
     pub next: &'static str,
 }
@@ -91,6 +94,8 @@ fn cpu(r: &Report) -> String {
     r.cpu
         .map_or_else(|| "the CPU".to_owned(), |c| format!("CPU {c}"))
 }
+
+const FAULT_BLAME: &str = "  It happened in {at}{from}.";
 
 const FAULT_NEXT: &str =
     "  Next: the file and line in the report's first line name the check that fired; decode the \
@@ -131,6 +136,8 @@ pub(crate) const TABLE: &[KindInfo] = &[
                 cpu(r)
             )
         },
+        blame: "  Culprit: {at}{from}: it kept the CPU without calling schedule(). A loop there needs \
+             cond_resched(), a sleep, or an end.",
         next: "  Next: sysctl kernel.softlockup_all_cpu_backtrace=1 adds every CPU's stack to the next report; echo l \
              > /proc/sysrq-trigger dumps all active CPUs now (t: every task); kernel.softlockup_panic=1 with \
              kdump keeps a crash dump; kernel.watchdog_thresh sets both thresholds.",
@@ -180,6 +187,8 @@ pub(crate) const TABLE: &[KindInfo] = &[
                 cpu(r)
             )
         },
+        blame: "  Culprit: {at}{from}: interrupts were off there. Look for spin_lock_irqsave()/local_irq_disable() \
+             held across a long loop.",
         next: "  Next: sysctl kernel.hardlockup_all_cpu_backtrace=1 adds every CPU's stack to the next report; \
              kernel.hardlockup_panic=1 with kdump keeps a crash dump; echo l > /proc/sysrq-trigger dumps all \
              active CPUs; KVM guests need nmi_watchdog=1 for the perf detector.",
@@ -222,6 +231,7 @@ pub(crate) const TABLE: &[KindInfo] = &[
                     .map_or(String::new(), |c| format!(" CPU {c} detected it."))
             )
         },
+        blame: "  The stalled CPU was in {at}{from}.",
         next: "  Next: echo l > /proc/sysrq-trigger for every CPU's backtrace; look for a soft lockup on the same \
              CPU; rcupdate.rcu_cpu_stall_timeout= changes the timeout, kernel.panic_on_rcu_stall=1 with kdump \
              keeps a crash dump.",
@@ -267,6 +277,8 @@ pub(crate) const TABLE: &[KindInfo] = &[
                     .map_or("the timeout".to_owned(), |s| s.to_string())
             )
         },
+        blame: "  It waits in {at} (the first frame past the scheduler and lock primitives); the owner of what it \
+             waits for is elsewhere.",
         next: "  Next: echo w > /proc/sysrq-trigger lists blocked tasks (t: every task) to find who holds what it \
              waits for; kernel.hung_task_timeout_secs tunes the check, kernel.hung_task_panic=1 stops there; \
              CONFIG_DETECT_HUNG_TASK_BLOCKER (recent kernels, 7.x) names a mutex or semaphore's owner in the \
@@ -304,6 +316,8 @@ pub(crate) const TABLE: &[KindInfo] = &[
                     .map_or("the threshold".to_owned(), |s| s.to_string())
             )
         },
+        blame: "  The work in flight on the stuck pool is {at}{worker}: it kept its worker, so the work queued \
+             behind it did not run.",
         next: "  Next: echo w > /proc/sysrq-trigger and the `Showing busy workqueues` list name the work items in \
              flight; workqueue.watchdog_thresh= tunes the check, workqueue.panic_on_stall=1 stops there.",
     },
@@ -336,6 +350,7 @@ pub(crate) const TABLE: &[KindInfo] = &[
                 r.count.map_or(String::new(), |c| format!(", {c} times so far"))
             )
         },
+        blame: "  The work function is {at}: it ran without sleeping for longer than the threshold.",
         next: "  Next: make the work function yield (cond_resched()) or queue it on a WQ_UNBOUND workqueue; \
              workqueue.cpu_intensive_thresh_us= tunes the threshold.",
     },
@@ -362,6 +377,7 @@ pub(crate) const TABLE: &[KindInfo] = &[
              cause it."
                 .to_owned()
         },
+        blame: FAULT_BLAME,
         next: FAULT_NEXT,
     },
     KindInfo {
@@ -395,6 +411,7 @@ pub(crate) const TABLE: &[KindInfo] = &[
              killed, and the kernel panics if that task was in an interrupt or panic_on_oops is set."
                 .to_owned()
         },
+        blame: FAULT_BLAME,
         next: FAULT_NEXT,
     },
     KindInfo {
@@ -419,6 +436,7 @@ pub(crate) const TABLE: &[KindInfo] = &[
              error found by a sanitizer...). Not a lockup, but a sign something is wrong."
                 .to_owned()
         },
+        blame: FAULT_BLAME,
         next: FAULT_NEXT,
     },
     KindInfo {
@@ -439,6 +457,7 @@ pub(crate) const TABLE: &[KindInfo] = &[
         title_bare: "{what}",
         live: "the kernel panics",
         what: |_| "  The kernel stopped (panic) for a reason that no report above explains.".to_owned(),
+        blame: FAULT_BLAME,
         next: FAULT_NEXT,
     },
 ];
@@ -524,13 +543,8 @@ fn unstable(word: &str) -> bool {
 /// same title (no CPU numbers, pids, addresses, offsets or seconds).
 pub(crate) fn title(r: &Report, first_line: &str) -> String {
     let info = r.kind.info();
-    let what = match r.kind {
-        Kind::Panic => headline(&format!(
-            "Kernel panic - not syncing: {}",
-            r.panic_reason.as_deref().unwrap_or("")
-        )),
-        _ => headline(first_line),
-    };
+    // A panic's first line is its `Kernel panic - not syncing: reason`.
+    let what = headline(first_line);
     let culprit = if r.user_space {
         Some("user space")
     } else {
