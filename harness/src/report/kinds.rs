@@ -543,8 +543,13 @@ fn unstable(word: &str) -> bool {
 /// same title (no CPU numbers, pids, addresses, offsets or seconds).
 pub(crate) fn title(r: &Report, first_line: &str) -> String {
     let info = r.kind.info();
-    // A panic's first line is its `Kernel panic - not syncing: reason`.
-    let what = headline(first_line);
+    // A panic's first line is its `Kernel panic - not syncing: reason`. Most titles do not
+    // use the first line: spare them its reading.
+    let what = if info.title.contains("{what}") || info.title_bare.contains("{what}") {
+        headline(first_line)
+    } else {
+        String::new()
+    };
     let culprit = if r.user_space {
         Some("user space")
     } else {

@@ -264,7 +264,12 @@ impl Draft {
                 time: line.time(),
                 ..Report::empty(kind, line.number)
             },
-            header: line.text.trim().to_owned(),
+            // Only titles built from the first line need it kept.
+            header: if kind.info().title.contains("{what}") {
+                line.text.trim().to_owned()
+            } else {
+                String::new()
+            },
             frames: Vec::new(),
             pc: None,
             named: None,
@@ -486,9 +491,9 @@ impl Header<'_> {
             .name("func")
             .and_then(|m| trace::parse_symbol(m.as_str()));
         d.pool = caps.name("pool").map(|m| m.as_str().to_owned());
-        if self.kind.info().details == Details::Rcu && d.header.contains('{') {
+        if self.kind.info().details == Details::Rcu && line.text.contains('{') {
             // 3.x lists blocking tasks inline: `{ P85 1}`.
-            d.report.tasks = task_pids(&d.header);
+            d.report.tasks = task_pids(&line.text);
         }
         d
     }
