@@ -1199,7 +1199,9 @@ impl Parser {
     fn note_backtrace(&mut self, cpu: u32, now: usize) {
         if let Some(last) = self
             .reports
-            .last_mut()
+            .iter_mut()
+            .rev()
+            .find(|d| d.report.kind.info().extent == Extent::Dump)
             .filter(|d| d.report.line + OPEN_WINDOW >= now && d.report.cpu != Some(cpu))
         {
             if !last.report.backtraces.contains(&cpu) {

@@ -938,6 +938,19 @@ fn an_all_cpu_backtrace_belongs_to_its_report() {
         (Kind::SoftLockup, Some(1), &[0][..])
     );
     assert_eq!(r.culprit.as_deref(), Some("hog_nopreempt::spin::busy_loop"));
+    // A one-line workqueue hog between the report and the backtraces does not take them.
+    let text = String::from_utf8(read("run_6.12_all_cpu_backtrace.log")).unwrap();
+    let at = text.find("NMI backtrace for cpu 0").unwrap();
+    let line_start = text[..at].rfind('\n').unwrap() + 1;
+    let hogged = format!(
+        "{}[ 9.0] workqueue: f hogged CPU for >10000us 4 times, consider switching to WQ_UNBOUND\n{}",
+        &text[..line_start],
+        &text[line_start..]
+    );
+    let reports = parse(hogged.as_bytes());
+    assert_eq!(reports.len(), 2, "{reports:#?}");
+    assert_eq!(reports[0].backtraces, [0]);
+    assert!(reports[1].backtraces.is_empty());
     // Without the knob the report stands alone.
     let plain = parse(&read("run_6.12_shared_boot.log"));
     assert!(plain.iter().all(|r| r.backtraces.is_empty()), "{plain:#?}");
