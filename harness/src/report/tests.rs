@@ -965,7 +965,7 @@ fn workqueue_lockup_names_the_work_in_flight() {
     assert_eq!(r.kind, Kind::WorkqueueLockup);
     assert!(r.kind.is_hang());
     assert_eq!((r.cpu, r.stuck_secs), (Some(1), Some(31)));
-    // The pool's in-flight work (not CPU 0's pending vmstat_shepherd), demangled.
+    // The stuck pool's in-flight work (not CPU 0's pool's flush_to_ldisc), demangled.
     assert_eq!(
         (r.culprit.as_deref(), r.module.as_deref()),
         (Some("hog_wq::busy_work"), Some("hog_wq"))
