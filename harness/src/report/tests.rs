@@ -1442,3 +1442,17 @@ fn old_workqueue_and_rcu_detail_forms() {
         (Kind::RcuStall, None, Some(0), &[85][..])
     );
 }
+
+#[test]
+fn every_kind_explains_itself_from_its_table_entry() {
+    for kind in KINDS {
+        let mut r = Report::empty(kind, 1);
+        r.culprit = Some("hog_fn".into());
+        let text = explain(std::slice::from_ref(&r));
+        assert!(text.contains(&format!("#1 {}", kind.label())), "{text}");
+        assert!(text.contains("hog_fn"), "{kind}: {text}");
+        assert!(text.contains("Next:"), "{kind}: {text}");
+        let note = crate::live::live_note(&r);
+        assert!(!note.contains('{'), "{kind}: {note}");
+    }
+}
