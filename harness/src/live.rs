@@ -76,19 +76,15 @@ pub fn live_note(r: &Report) -> String {
     let secs = r
         .stuck_secs
         .map_or(String::new(), |s| format!(" for {s} s"));
-    let what = match r.kind {
-        report::Kind::SoftLockup => format!("{cpu} has not scheduled{secs}: soft lockup reported"),
-        report::Kind::HardLockup => {
-            format!("{cpu} has not taken timer interrupts: hard lockup reported")
-        }
-        report::Kind::RcuStall => format!("{cpu} is holding up RCU: stall reported"),
-        report::Kind::HungTask => format!("a task has been blocked{secs}: hung task reported"),
-        report::Kind::Warning => format!("{cpu} hit a WARN_ON(): warning reported"),
-        report::Kind::Oops => format!("{cpu} oopsed: the current task is killed"),
-        report::Kind::Bug => format!("{cpu} broke a kernel rule: BUG reported"),
-        report::Kind::Panic => "the kernel panics".to_owned(),
-    };
+    let what = r
+        .kind
+        .live_note()
+        .replace("{cpu}", &cpu)
+        .replace("{secs}", &secs);
     let culprit = match (&r.culprit, r.victim) {
+        (Some(c), true) if r.kind == report::Kind::HungTask => {
+            format!(", victim waiting in {c} (look for the lock holder)")
+        }
         (Some(c), true) => format!(", victim spinning in {c} (look for the lock holder)"),
         (Some(c), false) => format!(", culprit {c}"),
         (None, _) => String::new(),
@@ -120,5 +116,12 @@ mod tests {
         r.culprit = Some("queued_spin_lock_slowpath".into());
         assert!(live_note(&r)
             .ends_with("victim spinning in queued_spin_lock_slowpath (look for the lock holder)"));
+        let mut wq = Report::empty(report::Kind::WorkqueueLockup, 1);
+        (wq.cpu, wq.stuck_secs) = (Some(1), Some(31));
+        wq.culprit = Some("hog_wq::busy_work".into());
+        assert_eq!(
+            live_note(&wq),
+            "CPU 1's workqueue pool made no progress for 31 s: workqueue lockup reported, culprit hog_wq::busy_work"
+        );
     }
 }

@@ -225,7 +225,16 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 println!("{}", report::to_json(&reports));
             } else {
                 for r in &reports {
-                    println!("line {}: {}", r.line, hogs::judge::describe(r));
+                    let incomplete = r
+                        .corrupted
+                        .as_deref()
+                        .map_or(String::new(), |why| format!(" (incomplete: {why})"));
+                    println!(
+                        "line {}: {} | {}{incomplete}",
+                        r.line,
+                        r.title,
+                        hogs::judge::describe(r)
+                    );
                 }
                 if reports.is_empty() {
                     println!("no reports");

@@ -149,6 +149,16 @@ fn check_finds_a_report_on_stdin() {
     assert_eq!(json["reports"][0]["cpu"], 0);
     assert_eq!(json["reports"][0]["stuck_secs"], 22);
     assert_eq!(json["reports"][0]["line"], 1);
+    assert_eq!(json["reports"][0]["title"], "soft lockup (no culprit)");
+    assert_eq!(
+        json["reports"][0]["corrupted"],
+        "the log ends before its call trace"
+    );
+    let out = hogs_stdin(&["check", "-"], log);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "line 1: soft lockup (no culprit) | soft_lockup on CPU 0 [hog] (incomplete: the log ends before its call trace)"
+    );
 }
 
 #[test]

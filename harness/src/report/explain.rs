@@ -8,7 +8,7 @@ use super::{Kind, Report};
 /// Explains reports in plain language, a few lines each.
 pub fn explain(reports: &[Report]) -> String {
     if reports.is_empty() {
-        return "No reports: no soft or hard lockup, RCU stall, hung task, warning, oops or panic in this log.\n".to_owned();
+        return "No reports: no soft or hard lockup, RCU stall, hung task, workqueue lockup or hog, warning, oops or panic in this log.\n".to_owned();
     }
     let plural = if reports.len() == 1 { "" } else { "s" };
     let mut out = format!("{} report{plural}.\n", reports.len());
@@ -17,10 +17,11 @@ pub fn explain(reports: &[Report]) -> String {
         explain_one(&mut out, i, r, reports);
         // What to collect next is the same for every report of a kind: say it once.
         if !reports[..i].iter().any(|o| o.kind == r.kind) {
-            out.push_str(next_steps(r.kind));
+            out.push_str(r.kind.info().next);
             out.push('\n');
         }
     }
+    out.push_str(&relations(reports));
     out
 }
 
@@ -29,16 +30,7 @@ fn cpu_name(cpu: Option<u32>) -> String {
 }
 
 fn kind_name(kind: Kind) -> &'static str {
-    match kind {
-        Kind::SoftLockup => "soft lockup",
-        Kind::HardLockup => "hard lockup",
-        Kind::RcuStall => "RCU stall",
-        Kind::HungTask => "hung task",
-        Kind::Warning => "warning",
-        Kind::Oops => "oops",
-        Kind::Bug => "kernel BUG",
-        Kind::Panic => "panic",
-    }
+    kind.label()
 }
 
 fn with_module(name: &str, module: Option<&str>) -> String {
@@ -75,61 +67,21 @@ fn explain_one(out: &mut String, i: usize, r: &Report, all: &[Report]) {
     }
     out.push('\n');
 
-    let what = match r.kind {
-        Kind::SoftLockup => format!(
-            "  {cpu} kept running kernel code without scheduling, so the watchdog's per-CPU stopper work could \
-             not run. A soft lockup is reported once that work has not run for 2*watchdog_thresh (20 s by \
-             default; 2.6 kernels used softlockup_thresh, 10 s on RHEL 5); interrupts still worked, and \
-             the timer interrupt noticed. Whether a loop that never sleeps gets here depends on the \
-             preemption model: under preempt=none or voluntary nothing takes the CPU from kernel code, \
-             while under full or lazy preemption the scheduler preempts it for the stopper, so there the \
-             loop must also have had preemption or interrupts off (a spinlock held, preempt_disable())."
-        ),
-        Kind::HardLockup => {
-            let how = match r.reporting_cpu {
-                Some(rep) if Some(rep) != r.cpu => format!(
-                    " CPU {rep} noticed it: with the buddy detector each CPU checks that its neighbour's timer \
-                     interrupts keep counting, then asks the stuck CPU for its registers with an NMI."
-                ),
-                _ => " It was noticed from an NMI: the perf counter NMI on the CPU itself (perf detector) or a \
-                      buddy CPU's check."
-                    .to_owned(),
-            };
-            format!(
-                "  {cpu} took no timer interrupts for more than watchdog_thresh (10 s by default): interrupts \
-                 were disabled (local_irq_disable, spin_lock_irqsave) or it was stuck in an interrupt handler.{how}"
-            )
-        }
-        Kind::RcuStall => format!(
-            "  An RCU grace period could not end because {cpu} (or a task) did not pass a quiescent state: it \
-             did not schedule, or stayed with preemption off or in an RCU read-side section, for the stall \
-             timeout (rcupdate.rcu_cpu_stall_timeout, 21 s by default). Often the same cause as a soft lockup \
-             on that CPU.{}",
-            r.reporting_cpu.filter(|&c| Some(c) != r.cpu).map_or(String::new(), |c| format!(" CPU {c} detected it."))
-        ),
-        Kind::HungTask => format!(
-            "  The task stayed in uninterruptible sleep (D state) for more than {} s \
-             (kernel.hung_task_timeout_secs, 120 s by default): it waits for a lock, I/O or a completion that \
-             did not come. A hung task is not a busy CPU.",
-            r.stuck_secs.map_or("the timeout".to_owned(), |s| s.to_string())
-        ),
-        Kind::Warning => "  A WARN_ON() in the kernel fired: code found a state it considers a bug and printed its \
-             registers and stack, then went on. Not a lockup, but a scenario that provokes one must not \
-             cause it."
-            .to_owned(),
-        Kind::Oops => "  The kernel hit a fault it cannot handle (a bad pointer, a BUG_ON()): the current task is \
-             killed, and the kernel panics if that task was in an interrupt or panic_on_oops is set."
-            .to_owned(),
-        Kind::Bug => "  The kernel caught code breaking one of its rules (sleeping while atomic, a memory \
-             error found by a sanitizer...). Not a lockup, but a sign something is wrong."
-            .to_owned(),
-        Kind::Panic => "  The kernel stopped (panic) for a reason that no report above explains.".to_owned(),
-    };
+    if !r.title.is_empty() {
+        let _ = writeln!(out, "  Title: {}", r.title);
+    }
+    let what = (r.kind.info().what)(r);
     out.push_str(&what);
     out.push('\n');
 
     out.push_str(&where_(r, i, all));
     out.push('\n');
+    if let Some(why) = &r.corrupted {
+        let _ = writeln!(
+            out,
+            "  The report is incomplete ({why}): what it names is a best guess from what was printed."
+        );
+    }
 
     if let (Some(comm), Kind::SoftLockup | Kind::HardLockup | Kind::RcuStall) = (&r.comm, r.kind) {
         let pid = r.pid.map_or(String::new(), |p| format!(":{p}"));
@@ -154,14 +106,7 @@ fn explain_one(out: &mut String, i: usize, r: &Report, all: &[Report]) {
     }
     if r.panic {
         let reason = r.panic_reason.as_deref().unwrap_or("");
-        let knob = match r.kind {
-            Kind::SoftLockup => "kernel.softlockup_panic",
-            Kind::HardLockup => "kernel.hardlockup_panic",
-            Kind::RcuStall => "kernel.panic_on_rcu_stall",
-            Kind::HungTask => "kernel.hung_task_panic",
-            Kind::Warning => "kernel.panic_on_warn",
-            Kind::Oops | Kind::Bug | Kind::Panic => "panic_on_oops or the kernel's own judgement",
-        };
+        let knob = r.kind.info().panic_knob;
         let _ = writeln!(
             out,
             "  Then the kernel panicked (\"{reason}\"): {knob} is set, so the machine stops here instead of \
@@ -183,12 +128,43 @@ fn where_(r: &Report, i: usize, all: &[Report]) -> String {
         );
     }
     let Some(culprit) = r.culprit.as_deref() else {
+        if r.kind == Kind::WorkqueueLockup {
+            return "  No culprit: the busy-workqueue list shows no work in flight on the stuck pool and no \
+                    running worker's stack: what kept the pool is whatever ran on its CPU (see the other \
+                    reports)."
+                .to_owned();
+        }
+        if r.kind == Kind::Panic {
+            return "  The panic names no function: its reason says why the kernel stopped."
+                .to_owned();
+        }
         return format!(
             "  No culprit: the log has no usable RIP or call trace for {cpu} (the dump may have been cut off, \
              or printed by an NMI backtrace that is missing)."
         );
     };
     let at = with_module(culprit, r.module.as_deref());
+    if r.victim && r.kind == Kind::HungTask {
+        let owner = match (&r.blocker, r.blocker_pid) {
+            (Some(b), Some(p)) => {
+                let place = r
+                    .blocker_culprit
+                    .as_deref()
+                    .map_or(String::new(), |c| format!(", which was in {c}"));
+                let reported = holder_report(all, i, p).map_or(String::new(), |j| {
+                    format!(" (#{} {} in this log)", j + 1, kind_name(all[j].kind))
+                });
+                format!("the kernel names its likely owner, {b}:{p}{place}{reported}")
+            }
+            _ => "the kernel does not say who holds the lock: echo w > /proc/sysrq-trigger lists \
+                  blocked tasks, lockdep's `Showing all locks held` names holders"
+                .to_owned(),
+        };
+        return format!(
+            "  It waits in {at} for a lock (a mutex, rw-semaphore or semaphore slow path is in its stack): \
+             it is a victim, the culprit is the task holding that lock; {owner}."
+        );
+    }
     if r.victim {
         let holders: Vec<String> = all
             .iter()
@@ -241,22 +217,16 @@ fn where_(r: &Report, i: usize, all: &[Report]) -> String {
         Some(s) if s.name == culprit => format!(" (RIP {rip})"),
         _ => " (first meaningful frame of the call trace)".to_owned(),
     };
-    match r.kind {
-        Kind::SoftLockup => format!(
-            "  Culprit: {at}{from}: it kept the CPU without calling schedule(). A loop there needs \
-             cond_resched(), a sleep, or an end."
-        ),
-        Kind::HardLockup => format!(
-            "  Culprit: {at}{from}: interrupts were off there. Look for spin_lock_irqsave()/local_irq_disable() \
-             held across a long loop."
-        ),
-        Kind::RcuStall => format!("  The stalled CPU was in {at}{from}."),
-        Kind::HungTask => format!(
-            "  It waits in {at} (the first frame past the scheduler and lock primitives); the owner of what it \
-             waits for is elsewhere."
-        ),
-        Kind::Warning | Kind::Oops | Kind::Bug | Kind::Panic => format!("  It happened in {at}{from}."),
-    }
+    let worker = r
+        .comm
+        .as_deref()
+        .map_or(String::new(), |c| format!(" (worker {c})"));
+    r.kind
+        .info()
+        .blame
+        .replace("{at}", &at)
+        .replace("{from}", &from)
+        .replace("{worker}", &worker)
 }
 
 fn task_hint(comm: &str, r: &Report) -> &'static str {
@@ -307,30 +277,108 @@ fn taint_meaning(flag: char) -> Option<&'static str> {
     })
 }
 
-fn next_steps(kind: Kind) -> &'static str {
-    match kind {
-        Kind::SoftLockup => {
-            "  Next: sysctl kernel.softlockup_all_cpu_backtrace=1 adds every CPU's stack to the next report; echo l \
-             > /proc/sysrq-trigger dumps all active CPUs now (t: every task); kernel.softlockup_panic=1 with \
-             kdump keeps a crash dump; kernel.watchdog_thresh sets both thresholds."
-        }
-        Kind::HardLockup => {
-            "  Next: sysctl kernel.hardlockup_all_cpu_backtrace=1 adds every CPU's stack to the next report; \
-             kernel.hardlockup_panic=1 with kdump keeps a crash dump; echo l > /proc/sysrq-trigger dumps all \
-             active CPUs; KVM guests need nmi_watchdog=1 for the perf detector."
-        }
-        Kind::RcuStall => {
-            "  Next: echo l > /proc/sysrq-trigger for every CPU's backtrace; look for a soft lockup on the same \
-             CPU; rcupdate.rcu_cpu_stall_timeout= changes the timeout, kernel.panic_on_rcu_stall=1 with kdump \
-             keeps a crash dump."
-        }
-        Kind::HungTask => {
-            "  Next: echo w > /proc/sysrq-trigger lists blocked tasks (t: every task) to find who holds what it \
-             waits for; kernel.hung_task_timeout_secs tunes the check, kernel.hung_task_panic=1 stops there."
-        }
-        Kind::Warning | Kind::Oops | Kind::Bug | Kind::Panic => {
-            "  Next: the file and line in the report's first line name the check that fired; decode the \
-             stack with scripts/decode_stacktrace.sh and the vmlinux of this build."
+/// The report about the task with `pid` (a hung task's lock owner), preferring what says where
+/// it ran (a soft or hard lockup) over an RCU stall or its own hung-task report.
+fn holder_report(all: &[Report], i: usize, pid: u32) -> Option<usize> {
+    let rank = |k: Kind| match k {
+        Kind::SoftLockup | Kind::HardLockup => 0,
+        Kind::RcuStall => 1,
+        _ => 2,
+    };
+    all.iter()
+        .enumerate()
+        .filter(|(j, o)| *j != i && o.pid == Some(pid))
+        .min_by_key(|(j, o)| (rank(o.kind), *j))
+        .map(|(j, _)| j)
+}
+
+/// How the reports of one log relate: which detector fires first for one stuck CPU, and which
+/// reports are consequences of others. Empty when there is nothing to relate.
+fn relations(all: &[Report]) -> String {
+    let name = |j: usize| {
+        let o = &all[j];
+        format!("#{} {}", j + 1, kind_name(o.kind))
+    };
+    let mut notes = Vec::new();
+    for (i, r) in all.iter().enumerate() {
+        // The other report on this CPU of the first of `kinds` that has one.
+        let same_cpu = |kinds: &[Kind]| {
+            kinds.iter().find_map(|k| {
+                all.iter()
+                    .enumerate()
+                    .find(|(j, o)| *j != i && r.cpu.is_some() && o.cpu == r.cpu && o.kind == *k)
+                    .map(|(j, _)| j)
+            })
+        };
+        match r.kind {
+            Kind::RcuStall => {
+                if let Some(j) = same_cpu(&[Kind::SoftLockup, Kind::HardLockup]) {
+                    notes.push(format!(
+                        "{} and {} on CPU {} are one bug seen by two detectors: a CPU that does not schedule \
+                         passes no RCU quiescent state either. Fix the {}'s culprit.",
+                        name(i),
+                        name(j),
+                        r.cpu.unwrap_or_default(),
+                        kind_name(all[j].kind)
+                    ));
+                }
+            }
+            Kind::WorkqueueLockup => {
+                if let Some(j) = same_cpu(&[Kind::SoftLockup, Kind::HardLockup, Kind::RcuStall]) {
+                    notes.push(format!(
+                        "{} is a victim of {}: the pool's CPU {} was kept busy, so its workers could not run.",
+                        name(i),
+                        name(j),
+                        r.cpu.unwrap_or_default()
+                    ));
+                }
+            }
+            Kind::HungTask if r.victim => {
+                let holder = r.blocker_pid.and_then(|p| holder_report(all, i, p));
+                if let Some(j) = holder.filter(|&j| all[j].kind != Kind::HungTask) {
+                    notes.push(format!(
+                        "{} is a victim of {}: the task it waits for holds the lock while it hogs CPU {}.",
+                        name(i),
+                        name(j),
+                        all[j].cpu.map_or("?".to_owned(), |c| c.to_string())
+                    ));
+                } else if let Some(p) = r.blocker_pid {
+                    notes.push(format!(
+                        "{} is a victim of task {}:{p}, which holds the lock it waits for.",
+                        name(i),
+                        r.blocker.as_deref().unwrap_or("?")
+                    ));
+                }
+            }
+            _ => {}
         }
     }
+    let hang_kinds = all
+        .iter()
+        .filter(|r| r.kind.is_hang())
+        .map(|r| r.kind)
+        .fold(Vec::new(), |mut v, k| {
+            if !v.contains(&k) {
+                v.push(k);
+            }
+            v
+        });
+    if notes.is_empty() && hang_kinds.len() < 2 {
+        return String::new();
+    }
+    let mut out = String::from(
+        "\nHow these reports relate. For one stuck CPU the detectors fire in this order with default \
+         settings: hard lockup after watchdog_thresh (10 s, checked by a perf NMI or a buddy CPU: 10 to \
+         20 s; only with interrupts off), RCU stall after \
+         rcupdate.rcu_cpu_stall_timeout (21 s after the grace period began), soft lockup after \
+         2*watchdog_thresh (counted in 2^30 ns units and checked every 4 s: about 21.5 to 26 s), workqueue \
+         lockup after workqueue.watchdog_thresh (30 s, checked every 30 s: 30 to 60 s), hung task after \
+         kernel.hung_task_timeout_secs (120 s, checked every 120 s: 120 to 240 s). The first report of a \
+         chain is the closest to the cause; later ones on the same CPU, and tasks waiting for a lock its \
+         task holds, are its victims.\n",
+    );
+    for n in notes {
+        let _ = writeln!(out, "  - {n}");
+    }
+    out
 }

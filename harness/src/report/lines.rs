@@ -11,8 +11,19 @@ pub struct Line<'a> {
     /// Seconds since boot from a `[  12.345678]` prefix; `None` when the line has no such
     /// prefix (wall-clock prefixes such as `dmesg -T` or syslog dates are not seconds since boot).
     pub time: Option<f64>,
+    /// The context that printed the line, from a CONFIG_PRINTK_CALLER `[  T123]`/`[    C1]` prefix.
+    pub caller: Option<Caller>,
     /// The message without timestamp, caller id, syslog header or level prefixes.
     pub text: Cow<'a, str>,
+}
+
+/// Who printed a line (CONFIG_PRINTK_CALLER): a task, or a CPU in interrupt/NMI context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Caller {
+    /// `[  T123]`: the task with pid 123.
+    Task(u32),
+    /// `[    C1]`: CPU 1 outside task context (timer interrupt, NMI, softirq).
+    Cpu(u32),
 }
 
 /// Iterates over the lines of a console log. Text may be invalid UTF-8 (decoded lossily),
@@ -24,6 +35,7 @@ pub fn lines(text: &[u8]) -> impl Iterator<Item = Line<'_>> {
         Some(Line {
             number: raw.number,
             time: raw.time(),
+            caller: raw.caller,
             text: raw.text,
         })
     })
@@ -34,6 +46,7 @@ pub(crate) struct RawLine<'a> {
     pub number: usize,
     /// `12.345678` from `[   12.345678]`.
     pub stamp: Option<&'a str>,
+    pub caller: Option<Caller>,
     pub text: Cow<'a, str>,
 }
 
@@ -89,10 +102,11 @@ impl<'a> Cursor<'a> {
         let number = self.number;
         self.number += 1;
         let raw = trim_trailing_cr(raw);
-        let (stamp, message) = strip_prefixes(raw);
+        let (stamp, caller, message) = strip_prefixes(raw);
         Some(RawLine {
             number,
             stamp,
+            caller,
             text: String::from_utf8_lossy(message),
         })
     }
@@ -109,9 +123,10 @@ fn trim_trailing_cr(mut raw: &[u8]) -> &[u8] {
 /// combination: mail quoting `> `, `<4>`, `[  12.345678]`, `[    C1]`/`[  T123]` caller ids (with or without a
 /// space before them), `[Thu Oct 30 06:21:23 2025]` (`dmesg -T`), syslog's
 /// `Aug 13 17:42:32 host kernel: ` or ISO dates, and level words like ` EMERG: `.
-/// Returns the seconds-since-boot timestamp, if there was one.
-fn strip_prefixes(mut s: &[u8]) -> (Option<&str>, &[u8]) {
+/// Returns the seconds-since-boot timestamp and the caller id, if there were ones.
+fn strip_prefixes(mut s: &[u8]) -> (Option<&str>, Option<Caller>, &[u8]) {
     let mut time = None;
+    let mut caller = None;
     // `> ` quoting from logs pasted into mail replies.
     while let Some(rest) = s.strip_prefix(b">") {
         s = rest.strip_prefix(b" ").unwrap_or(rest);
@@ -126,7 +141,8 @@ fn strip_prefixes(mut s: &[u8]) -> (Option<&str>, &[u8]) {
         } else if let Some((inner, rest)) = bracketed(s) {
             match classify_bracket(inner) {
                 Bracket::Time(t) => time = time.or(Some(t)),
-                Bracket::CallerOrDate => {}
+                Bracket::Caller(c) => caller = caller.or(Some(c)),
+                Bracket::Date => {}
                 Bracket::Other => break,
             }
             s = rest;
@@ -137,7 +153,7 @@ fn strip_prefixes(mut s: &[u8]) -> (Option<&str>, &[u8]) {
             break;
         }
     }
-    (time, strip_level_word(s))
+    (time, caller, strip_level_word(s))
 }
 
 fn trim_start(s: &[u8]) -> &[u8] {
@@ -166,7 +182,10 @@ fn bracketed(s: &[u8]) -> Option<(&[u8], &[u8])> {
 enum Bracket<'a> {
     /// Seconds since boot: ASCII digits, a dot, digits.
     Time(&'a str),
-    CallerOrDate,
+    /// `T123` or `C1`.
+    Caller(Caller),
+    /// `dmesg -T`'s wall clock.
+    Date,
     /// Not a prefix: e.g. `[<ffffffff810a0c25>]` or `[ ]` in a call trace.
     Other,
 }
@@ -182,15 +201,20 @@ fn classify_bracket(inner: &[u8]) -> Bracket<'_> {
         }
     }
     match inner {
-        [b'C' | b'T', id @ ..] if !id.is_empty() && id.iter().all(u8::is_ascii_digit) => {
-            Bracket::CallerOrDate
+        [kind @ (b'C' | b'T'), id @ ..] if !id.is_empty() && id.iter().all(u8::is_ascii_digit) => {
+            // Only ASCII digits: valid UTF-8; too many of them is not an id.
+            match std::str::from_utf8(id).ok().and_then(|n| n.parse().ok()) {
+                Some(n) if *kind == b'C' => Bracket::Caller(Caller::Cpu(n)),
+                Some(n) => Bracket::Caller(Caller::Task(n)),
+                None => Bracket::Other,
+            }
         }
         // `dmesg -T`: `Thu Oct 30 06:21:23 2025`.
         _ if inner.len() >= 20
             && inner[..3].iter().all(u8::is_ascii_alphabetic)
             && inner.iter().filter(|b| **b == b':').count() == 2 =>
         {
-            Bracket::CallerOrDate
+            Bracket::Date
         }
         _ => Bracket::Other,
     }

@@ -1,12 +1,14 @@
 //! Console text -> watchdog reports. Knows nothing about VMs or scenarios.
 //!
-//! [`parse`] finds soft and hard lockups, RCU stalls and hung tasks (and the warnings, oopses,
-//! other BUGs and panics around them) in a console log of any kernel age and logging path, binds each to its registers and call trace, and names the
-//! culprit function. [`lines`] gives the harness the same view of the console (prefixes
+//! [`parse`] finds soft and hard lockups, RCU stalls, hung tasks and workqueue lockups (and the
+//! workqueue hogs, warnings, oopses, other BUGs and panics around them) in a console log of any
+//! kernel age and logging path, binds each to its registers and call trace, names the culprit
+//! function and gives the report a stable title. [`kinds`] is the table of kinds. [`lines`] gives the harness the same view of the console (prefixes
 //! removed, timestamps read) for its own marker lines. [`explain`] turns reports into
 //! teaching text.
 
 mod explain;
+mod kinds;
 mod lines;
 mod parser;
 mod trace;
@@ -17,9 +19,11 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 pub use explain::explain;
-pub use lines::{lines, Line};
+pub use kinds::KINDS;
+pub use lines::{lines, Caller, Line};
 
-/// What the kernel reported.
+/// What the kernel reported. Everything about a kind but its name in Rust is its entry in
+/// [`kinds::TABLE`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
@@ -31,6 +35,10 @@ pub enum Kind {
     RcuStall,
     /// `INFO: task comm:pid blocked for more than N seconds.`
     HungTask,
+    /// `BUG: workqueue lockup - pool cpus=1 ... stuck for 31s!`: a worker pool made no progress.
+    WorkqueueLockup,
+    /// `workqueue: func hogged CPU for >10000us 4 times, consider switching to WQ_UNBOUND`.
+    WorkqueueHog,
     /// `WARNING: CPU: N PID: P at file:line func`: a WARN_ON() fired; the kernel goes on.
     Warning,
     /// `Oops`, `BUG: unable to handle ...`, `general protection fault`, `kernel BUG at`: the
@@ -43,40 +51,27 @@ pub enum Kind {
     Panic,
 }
 
-/// Every kind, in the order `check` and errors name them.
-pub const KINDS: [Kind; 8] = [
-    Kind::SoftLockup,
-    Kind::HardLockup,
-    Kind::RcuStall,
-    Kind::HungTask,
-    Kind::Warning,
-    Kind::Oops,
-    Kind::Bug,
-    Kind::Panic,
-];
-
 impl Kind {
     /// The serialized name, e.g. `soft_lockup`.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::SoftLockup => "soft_lockup",
-            Kind::HardLockup => "hard_lockup",
-            Kind::RcuStall => "rcu_stall",
-            Kind::HungTask => "hung_task",
-            Kind::Warning => "warning",
-            Kind::Oops => "oops",
-            Kind::Bug => "bug",
-            Kind::Panic => "panic",
-        }
+        self.info().name
+    }
+
+    /// How people call it, e.g. `soft lockup`.
+    pub fn label(self) -> &'static str {
+        self.info().label
     }
 
     /// A hang detector's report (what the scenarios are about), as opposed to the kernel
     /// complaining about something else (a warning, an oops, a panic of its own).
     pub fn is_hang(self) -> bool {
-        matches!(
-            self,
-            Kind::SoftLockup | Kind::HardLockup | Kind::RcuStall | Kind::HungTask
-        )
+        self.info().hang
+    }
+
+    /// `--live`'s one-line note, with `{cpu}` (`CPU 1`, `a CPU`) and `{secs}` (` for 6 s` or
+    /// nothing) to fill in.
+    pub fn live_note(self) -> &'static str {
+        self.info().live
     }
 }
 
@@ -115,21 +110,47 @@ impl FromStr for Kind {
     }
 }
 
-/// One watchdog report found in a console log. Field order is the JSON order.
+/// One watchdog report found in a console log. Field order is the JSON order. Fields added
+/// after the first results files default when missing, so older files still read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Report {
     pub kind: Kind,
-    /// The stuck CPU.
+    /// Stable name of the bug, the same each time it happens: `soft lockup in
+    /// hog_busy::spin::busy_loop`, `hard LOCKUP (no culprit)`, `task hung in ...`, `WARNING in
+    /// ...`, `BUG: scheduling while atomic in ...`, `kernel panic: ...`. No CPU numbers, pids,
+    /// addresses, offsets or seconds.
+    #[serde(default)]
+    pub title: String,
+    /// The stuck CPU (a workqueue lockup's: the CPU of its per-CPU pool).
     pub cpu: Option<u32>,
-    /// `stuck for Ns` of a soft lockup, `more than N seconds` of a hung task.
+    /// `stuck for Ns` of a soft lockup or workqueue lockup, `more than N seconds` of a hung task.
     pub stuck_secs: Option<u64>,
-    /// The task that was current on the stuck CPU (`[comm:pid]`, `Comm:`), or the hung task.
+    /// `N times` of a workqueue hog.
+    #[serde(default)]
+    pub count: Option<u64>,
+    /// The task that was current on the stuck CPU (`[comm:pid]`, `Comm:`), the hung task, the
+    /// task an RCU stall waits for, or a workqueue lockup's worker in flight.
     pub comm: Option<String>,
     pub pid: Option<u32>,
     /// Demangled function the report is about, e.g. `hog_busy::hog_thread`: the RIP/pc
     /// function, else the first reliable task-context frame that is not watchdog, interrupt,
-    /// printing or idle plumbing. No offsets, no module.
+    /// printing or idle plumbing (for a hung task: nor a sleep or lock primitive; for a
+    /// workqueue lockup or hog: the work function). No offsets, no module.
     pub culprit: Option<String>,
+    /// Why the report is incomplete, when it is: `the log ends before its call trace`,
+    /// `another report (line N) started inside its dump before its call trace`, `no call
+    /// trace`, `its call trace is cut off by ...`. Its culprit, if any, is a best guess.
+    #[serde(default)]
+    pub corrupted: Option<String>,
+    /// A hung task's lock owner as the kernel names it (`... likely owned by task comm:pid`,
+    /// CONFIG_DETECT_HUNG_TASK_BLOCKER).
+    #[serde(default)]
+    pub blocker: Option<String>,
+    #[serde(default)]
+    pub blocker_pid: Option<u32>,
+    /// Where the owner was: the first frame of its dump past scheduler, sleep and lock plumbing.
+    #[serde(default)]
+    pub blocker_culprit: Option<String>,
     /// A `Kernel panic - not syncing:` followed and belongs to this report.
     pub panic: bool,
     pub panic_reason: Option<String>,
@@ -143,10 +164,11 @@ pub struct Report {
     /// The RIP/pc as printed, e.g. `_RNvCs32VmJVZqcFt_8hog_busy10hog_thread+0x3b/0x50`,
     /// or the address of a user-mode RIP.
     pub rip: Option<String>,
-    /// The CPU spins waiting for another one: its RIP or culprit is a spinlock/rwlock slow
-    /// path (`native_queued_spin_lock_slowpath`, `_raw_spin_lock*`, `.text.lock.spinlock`,
-    /// `do_raw_spin_lock` ...) or an IPI wait (`smp_call_function_many_cond`,
-    /// `csd_lock_wait`). The culprit runs on another CPU.
+    /// The report is a consequence of another CPU or task: its RIP or culprit is a spinlock/rwlock
+    /// slow path (`native_queued_spin_lock_slowpath`, `_raw_spin_lock*`, `.text.lock.spinlock`,
+    /// `do_raw_spin_lock` ...) or an IPI wait (`smp_call_function_many_cond`, `csd_lock_wait`),
+    /// or it is a hung task blocked on a mutex, rw-semaphore or semaphore (a lock slow path in
+    /// its trace, or the kernel's `blocked on` line). The culprit runs elsewhere.
     pub victim: bool,
     /// The RIP was in user mode (x86 segment `0033`): no kernel culprit.
     pub user_space: bool,
@@ -159,6 +181,9 @@ pub struct Report {
     /// Other CPUs whose `NMI backtrace for cpu N` followed the report (an all-CPU backtrace,
     /// `kernel.softlockup_all_cpu_backtrace` / `hardlockup_all_cpu_backtrace`), in order.
     pub backtraces: Vec<u32>,
+    /// Pids of the tasks an RCU stall names as blocking the grace period (`P85/1:b..l`).
+    #[serde(default)]
+    pub tasks: Vec<u32>,
 }
 
 impl Report {
@@ -166,11 +191,17 @@ impl Report {
     pub fn empty(kind: Kind, line: usize) -> Self {
         Report {
             kind,
+            title: String::new(),
             cpu: None,
             stuck_secs: None,
+            count: None,
             comm: None,
             pid: None,
             culprit: None,
+            corrupted: None,
+            blocker: None,
+            blocker_pid: None,
+            blocker_culprit: None,
             panic: false,
             panic_reason: None,
             line,
@@ -183,6 +214,7 @@ impl Report {
             stack: Vec::new(),
             tainted: None,
             backtraces: Vec::new(),
+            tasks: Vec::new(),
         }
     }
 }

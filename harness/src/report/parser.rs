@@ -11,100 +11,80 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::lines::{Cursor, RawLine};
+use super::kinds::{self, CulpritFrom, Details, Extent, TABLE};
+use super::lines::{Caller, Cursor, RawLine};
 use super::trace::{self, Context, Frame, Symbol};
 use super::{Kind, Report};
 
-/// Words that can start or steer a report. Lines without any are skipped without decoding
-/// while no dump is being read (this keeps parsing at memory-scan speed), and inside a dump
-/// they are only read as registers and frames.
+/// Words that steer the parser without being a report's first line. With the kinds' own
+/// trigger words ([`kinds::KindInfo::triggers`]) they make the prefilter: lines without any are
+/// skipped without decoding while no dump is being read (this keeps parsing at memory-scan
+/// speed), and inside a dump they are only read as registers, frames and details.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Trigger {
-    SoftLockup,
-    Lockup,
-    StallOn,
-    StallsOn,
-    ForMoreThan,
     KernelPanic,
     NmiBacktrace,
     SendingNmi,
     CpuLine,
     PidLine,
     ProcessLine,
-    Bug,
-    Oops,
-    Warning,
     CutHere,
     End,
-    UnableToHandle,
-    InternalError,
-    ProtectionFault,
-    KernelBugAt,
 }
 
-const TRIGGERS: [(Trigger, &str); 20] = [
-    (Trigger::SoftLockup, "soft lockup"),
-    (Trigger::Lockup, "LOCKUP"),
-    (Trigger::StallOn, "stall on"),
-    (Trigger::StallsOn, "stalls on"),
-    (Trigger::ForMoreThan, " for more than "),
+const TRIGGERS: [(Trigger, &str); 8] = [
     (Trigger::KernelPanic, "Kernel panic"),
     (Trigger::NmiBacktrace, "NMI backtrace"),
     (Trigger::SendingNmi, "Sending NMI"),
     (Trigger::CpuLine, "CPU: "),
     (Trigger::PidLine, "Pid: "),
     (Trigger::ProcessLine, "(pid: "),
-    (Trigger::Bug, "BUG:"),
-    (Trigger::Oops, "Oops"),
-    (Trigger::Warning, "WARNING:"),
     (Trigger::CutHere, "cut here"),
     (Trigger::End, "---[ end "),
-    (Trigger::UnableToHandle, "Unable to handle kernel"),
-    (Trigger::InternalError, "Internal error:"),
-    (Trigger::ProtectionFault, "general protection fault"),
-    (Trigger::KernelBugAt, "kernel BUG at"),
 ];
 
-/// Words that start a report.
-const REPORT_WORDS: &[Trigger] = &[
-    Trigger::SoftLockup,
-    Trigger::Lockup,
-    Trigger::StallOn,
-    Trigger::StallsOn,
-    Trigger::ForMoreThan,
-];
-/// Words of an oops or warning that is not a watchdog report: its dump and its panic are its own.
-const FOREIGN_WORDS: &[Trigger] = &[
-    Trigger::Bug,
-    Trigger::Oops,
-    Trigger::Warning,
-    Trigger::CutHere,
-    Trigger::UnableToHandle,
-    Trigger::InternalError,
-    Trigger::ProtectionFault,
-    Trigger::KernelBugAt,
-];
+/// One distinct word of the prefilter and what it stands for.
+struct Word {
+    text: &'static str,
+    /// Bit set of [`Trigger`]s.
+    triggers: u32,
+    /// Bit set of [`TABLE`] indexes whose first lines contain it.
+    kinds: u32,
+}
 
-/// The set of [`Trigger`]s in one line, found in a single scan.
+/// The [`Trigger`]s and kinds' words in one line, found in a single scan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Hits(u32);
+struct Hits {
+    triggers: u32,
+    kinds: u32,
+}
 
 impl Hits {
+    const NONE: Hits = Hits {
+        triggers: 0,
+        kinds: 0,
+    };
+
     fn of(text: &str) -> Self {
-        Hits(P.prefilter.find_iter(text.as_bytes()).fold(0, |set, hit| {
-            let word = TRIGGERS
-                .iter()
-                .find(|(_, w)| w.as_bytes() == hit.as_bytes());
-            set | word.map_or(0, |(t, _)| 1 << *t as u32)
-        }))
+        P.prefilter
+            .find_iter(text.as_bytes())
+            .fold(Hits::NONE, |set, hit| {
+                match P.words.iter().find(|w| w.text.as_bytes() == hit.as_bytes()) {
+                    Some(w) => Hits {
+                        triggers: set.triggers | w.triggers,
+                        kinds: set.kinds | w.kinds,
+                    },
+                    None => set,
+                }
+            })
     }
 
     fn has(self, t: Trigger) -> bool {
-        self.0 & (1 << t as u32) != 0
+        self.triggers & (1 << t as u32) != 0
     }
 
-    fn any(self, ts: &[Trigger]) -> bool {
-        ts.iter().any(|t| self.has(*t))
+    fn has_kind(self, i: usize) -> bool {
+        self.kinds & (1 << i) != 0
     }
 }
 
@@ -114,16 +94,14 @@ const QUIET_LIMIT: usize = 60;
 const TRACE_GAP_LIMIT: usize = 12;
 /// How many lines after a report its `CPU:` line or NMI backtrace may still arrive.
 const OPEN_WINDOW: usize = 2000;
+/// How many lines a printk caller's dump may wait for its next line while others print.
+const PARKED_LIMIT: usize = 500;
 
 struct Patterns {
     prefilter: regex::bytes::Regex,
-    soft: Regex,
-    hard: Regex,
-    hard_old: Regex,
-    hard_ppc_self: Regex,
-    hard_ppc_other: Regex,
-    rcu: Regex,
-    hung: Regex,
+    words: Vec<Word>,
+    /// [`kinds::KindInfo::headers`], compiled, by table index.
+    headers: Vec<Vec<Regex>>,
     panic: Regex,
     cpu_line: Regex,
     pid_line: Regex,
@@ -132,38 +110,53 @@ struct Patterns {
     nmi_backtrace: Regex,
     sending_nmi: Regex,
     rcu_detail: Regex,
+    rcu_tasks: Regex,
+    task_token: Regex,
     detected_by: Regex,
-    inline_cpu: Regex,
     taint_bracket: Regex,
     task_pid: Regex,
-    warning_cpu: Regex,
+    blocker: Regex,
+    pwq: Regex,
+    in_flight: Regex,
 }
 
 static P: LazyLock<Patterns> = LazyLock::new(|| {
     let re = |s: &str| Regex::new(s).unwrap();
-    let prefilter = TRIGGERS
+    let mut words: Vec<Word> = Vec::new();
+    let mut add = |text: &'static str, triggers: u32, kinds: u32| match words
+        .iter_mut()
+        .find(|w| w.text == text)
+    {
+        Some(w) => {
+            w.triggers |= triggers;
+            w.kinds |= kinds;
+        }
+        None => words.push(Word {
+            text,
+            triggers,
+            kinds,
+        }),
+    };
+    for (t, w) in TRIGGERS {
+        add(w, 1 << t as u32, 0);
+    }
+    for (i, info) in TABLE.iter().enumerate() {
+        for w in info.triggers {
+            add(w, 0, 1 << i);
+        }
+    }
+    let prefilter = words
         .iter()
-        .map(|(_, w)| regex::escape(w))
+        .map(|w| regex::escape(w.text))
         .collect::<Vec<_>>()
         .join("|");
     Patterns {
         prefilter: regex::bytes::Regex::new(&prefilter).unwrap(),
-        // `- CPU#1`, `– CPU#1` (en-dash, or its lossy replacement) and `detected on CPU#0!`.
-        soft: re(
-            r"soft lockup(?:\W+|\s+detected on\s+)CPU#(?P<cpu>\d+)(?:\s+stuck for (?P<secs>\d+)s)?(?:.*?\[(?P<comm>[^\]]*):(?P<pid>\d+)\])?",
-        ),
-        hard: re(r"(?:CPU(?P<rep>\d+): )?Watchdog detected hard LOCKUP on cpu (?P<cpu>\d+)"),
-        hard_old: re(r"NMI Watchdog detected LOCKUP on CPU ?(?P<cpu>\d+)"),
-        hard_ppc_self: re(
-            r"CPU (?P<cpu>\d+) self-detected hard LOCKUP @ (?P<at>\S+(?: \[[\w-]+\])?)",
-        ),
-        hard_ppc_other: re(r"CPU (?P<rep>\d+) detected hard LOCKUP on other CPUs (?P<cpu>\d+)"),
-        rcu: re(
-            r"INFO: (?:\S*rcu\S*) (?:self-)?detected (?:expedited )?stalls? on(?: CPU (?P<cpu>\d+))?",
-        ),
-        hung: re(
-            r"(?:^|INFO: )task (?P<comm>.+):(?P<pid>\d+) blocked (?:in I/O wait )?for more than (?P<secs>\d+) seconds",
-        ),
+        words,
+        headers: TABLE
+            .iter()
+            .map(|info| info.headers.iter().map(|h| re(h)).collect())
+            .collect(),
         panic: re(r"Kernel panic - not syncing:\s*(?P<reason>.*?)\s*$"),
         cpu_line: re(r"^CPU: (?P<cpu>\d+) (?:UID: \d+ )?PID: (?P<pid>\d+) Comm: (?P<rest>.*)$"),
         pid_line: re(r"^Pid: (?P<pid>\d+), comm: (?P<rest>.*)$"),
@@ -172,11 +165,20 @@ static P: LazyLock<Patterns> = LazyLock::new(|| {
         nmi_backtrace: re(r"NMI backtrace for cpu (?P<cpu>\d+)(?P<skipped> skipped)?"),
         sending_nmi: re(r"Sending NMI from CPU (?P<from>\d+) to CPUs"),
         rcu_detail: re(r"^(?:rcu:)?\s*(?P<cpu>\d+)(?:-\S*)?:\s*\(\d+ (?:ticks this GP|GPs behind)"),
+        rcu_tasks: re(r"Tasks blocked on level-\d+ rcu_node \(CPUs [\d-]+\):(?P<list>.*)"),
+        task_token: re(r"(?:^|[\s{])P(?P<pid>\d+)"),
         detected_by: re(r"detected by (?P<cpu>\d+)"),
-        inline_cpu: re(r"\{\s*(?P<cpu>\d+)"),
         taint_bracket: re(r"\[(?P<flag>[A-Z])\]="),
         task_pid: re(r"\bpid:\s*(?P<pid>\d+)"),
-        warning_cpu: re(r"^WARNING: CPU: (?P<cpu>\d+) PID: (?P<pid>\d+)"),
+        // kernel/hung_task.c debug_show_blocker() as 7.3 prints it: mutex, semaphore (`last held
+        // by`), rw-semaphore (`<reader>`/`<writer>`), and an owner that is not found.
+        blocker: re(
+            r"^INFO: task (?P<comm>.+):(?P<pid>\d+) (?:<\w+> )?(?:is )?blocked on an? (?:mutex|semaphore|rw-semaphore)(?: likely (?:owned|last held) by task (?P<owner>.+):(?P<opid>\d+))?",
+        ),
+        pwq: re(
+            r"^pwq \d+: (?P<pool>cpus=\S*(?: node=-?\d+)? flags=0x[0-9a-fA-F]+(?: nice=-?\d+| bh(?:-hi)?)?)",
+        ),
+        in_flight: re(r"^in-flight: (?P<worker>\d+|bh(?:-hi)?)(?:\(RESCUER\))?:(?P<func>.*)"),
     }
 });
 
@@ -185,7 +187,7 @@ pub(crate) fn parse(text: &[u8]) -> Vec<Report> {
     let mut parser = Parser::default();
     let mut cursor = Cursor::new(text);
     loop {
-        if parser.block.is_none() {
+        if parser.idle() {
             match P.prefilter.find_at(text, cursor.pos()) {
                 Some(hit) => cursor.skip_to(hit.start()),
                 None => break,
@@ -196,14 +198,43 @@ pub(crate) fn parse(text: &[u8]) -> Vec<Report> {
         };
         parser.line(&line);
     }
-    parser.reports.into_iter().map(Draft::finish).collect()
+    parser.end_of_log();
+    let mut reports: Vec<Report> = parser.reports.into_iter().map(Draft::finish).collect();
+    link_blockers(&mut reports);
+    reports
+}
+
+/// A blocker that is itself a hung task gets no dump of its own after the `blocked on` line
+/// (the kernel skips it): its own report says where it was.
+fn link_blockers(reports: &mut [Report]) {
+    for i in 0..reports.len() {
+        if reports[i].blocker_culprit.is_some() {
+            continue;
+        }
+        let Some(pid) = reports[i].blocker_pid else {
+            continue;
+        };
+        let found = reports
+            .iter()
+            .find(|o| o.kind == Kind::HungTask && o.pid == Some(pid))
+            .and_then(|o| o.culprit.clone());
+        reports[i].blocker_culprit = found;
+    }
 }
 
 /// A report being assembled, with what is needed to pick its culprit at the end.
 struct Draft {
     report: Report,
+    /// The first line's message, for the title.
+    header: String,
     frames: Vec<(Frame, Context)>,
     pc: Option<Symbol>,
+    /// The culprit a line named (a workqueue hog's function, the stuck pool's work in flight).
+    named: Option<Symbol>,
+    /// A workqueue lockup's pool as printed (`cpus=1 node=0 flags=0x0 nice=0`).
+    pool: Option<String>,
+    /// Frames of the dump of a hung task's lock owner.
+    blocker_frames: Vec<Frame>,
     /// Where the first interrupt/NMI section of the trace ended (index into `frames`): on old
     /// kernels the interrupted function shows up only at its end, as `? func` found from the
     /// saved registers.
@@ -212,6 +243,18 @@ struct Draft {
     has_task_line: bool,
     /// `rip` holds the registers printed inside `<TASK>` after an interrupt section.
     task_rip: bool,
+    /// Inside `<TASK>` ... `</TASK>` of its trace: the trace is not over.
+    in_task: bool,
+    /// The log ended while its dump was being read, before any call trace.
+    eof: bool,
+    /// Line of another report that started inside its dump before its call trace.
+    interrupted_by: Option<usize>,
+    /// Its call trace was cut off in the middle (why).
+    cut: Option<String>,
+    /// A hung task's `blocked on` line named a lock (its owner known or not).
+    on_lock: bool,
+    /// A workqueue lockup's pool showed up in the busy-workqueue dump.
+    pool_seen: bool,
 }
 
 impl Draft {
@@ -221,35 +264,61 @@ impl Draft {
                 time: line.time(),
                 ..Report::empty(kind, line.number)
             },
+            // Only titles built from the first line need it kept.
+            header: if kind.info().title.contains("{what}") {
+                line.text.trim().to_owned()
+            } else {
+                String::new()
+            },
             frames: Vec::new(),
             pc: None,
+            named: None,
+            pool: None,
+            blocker_frames: Vec::new(),
             interrupt_end: None,
             has_task_line: false,
             task_rip: false,
+            in_task: false,
+            eof: false,
+            interrupted_by: None,
+            cut: None,
+            on_lock: false,
+            pool_seen: false,
         }
     }
 
     /// A reliable task-context frame that could be the culprit.
-    fn has_candidate_frame(&self) -> bool {
-        self.frames.iter().any(|(f, ctx)| {
-            f.reliable && *ctx == Context::Task && !trace::is_plumbing(&f.symbol.name)
-        })
+    fn has_candidate_frame(&self, sink: Sink) -> bool {
+        match sink {
+            Sink::Report => self.frames.iter().any(|(f, ctx)| {
+                f.reliable && *ctx == Context::Task && !trace::is_plumbing(&f.symbol.name)
+            }),
+            Sink::Blocker => self
+                .blocker_frames
+                .iter()
+                .any(|f| !trace::is_plumbing(&f.symbol.name)),
+        }
     }
 
-    /// Culprit: the RIP's function unless it is plumbing, else the first reliable task-context
-    /// frame that is not plumbing (nor, for a hung task, a sleep/wait primitive), else the
-    /// interrupted function found at the end of an interrupt/NMI section.
+    /// Something that says where the CPU or task was: registers or frames.
+    fn has_trace(&self) -> bool {
+        !self.frames.is_empty() || self.pc.is_some() || self.report.rip.is_some()
+    }
+
+    /// Culprit by the kind's [`CulpritFrom`] rule, victim, stack, corruption and title.
     fn finish(self) -> Report {
+        let has_trace = self.has_trace();
         let mut r = self.report;
-        let hung = r.kind == Kind::HungTask;
-        let skip = |name: &str| trace::is_plumbing(name) || (hung && trace::is_sleep(name));
-        // A warning, oops or BUG is about where it fired, even in the watchdog's own code.
-        let fired_at = matches!(r.kind, Kind::Warning | Kind::Oops | Kind::Bug);
-        let culprit = if r.user_space {
-            None
-        } else if fired_at && self.pc.is_some() {
-            self.pc.as_ref()
-        } else {
+        let info = r.kind.info();
+        let sleeper = info.culprit == CulpritFrom::Sleeper;
+        // A stall that waits for a preempted task: that task's stack starts in the scheduler.
+        let preempted = r.kind == Kind::RcuStall && r.cpu.is_none();
+        let skip = |name: &str| {
+            trace::is_plumbing(name)
+                || (sleeper && trace::is_sleep(name))
+                || (preempted && trace::is_scheduler(name))
+        };
+        let stuck = || {
             self.pc.as_ref().filter(|s| !skip(&s.name)).or_else(|| {
                 self.frames
                     .iter()
@@ -266,21 +335,64 @@ impl Draft {
                     })
             })
         };
-        r.victim = self
-            .pc
-            .iter()
-            .chain(culprit)
-            .any(|s| trace::is_lock_spin(&s.name) || trace::is_ipi_wait(&s.name));
+        let culprit = match info.culprit {
+            _ if r.user_space => None,
+            // A warning, oops or BUG is about where it fired, even in the watchdog's own code.
+            CulpritFrom::FiredAt if self.pc.is_some() => self.pc.as_ref(),
+            CulpritFrom::Named if self.named.is_some() => self.named.as_ref(),
+            _ => stuck(),
+        };
+        let waits_for_lock = r.kind == Kind::HungTask
+            && (self.on_lock
+                || self
+                    .frames
+                    .iter()
+                    .any(|(f, _)| f.reliable && trace::is_lock_sleep(&f.symbol.name)));
+        r.victim = waits_for_lock
+            || self
+                .pc
+                .iter()
+                .chain(culprit)
+                .any(|s| trace::is_lock_spin(&s.name) || trace::is_ipi_wait(&s.name));
         if let Some(c) = culprit {
             r.culprit = Some(c.name.clone());
             r.module.clone_from(&c.module);
         }
+        r.blocker_culprit = self
+            .blocker_frames
+            .iter()
+            .find(|f| !trace::is_plumbing(&f.symbol.name) && !trace::is_sleep(&f.symbol.name))
+            .map(|f| f.symbol.name.clone());
+        r.corrupted = if let Some(why) = self.cut {
+            Some(why)
+        } else if info.needs_trace && !has_trace {
+            Some(match (self.eof, self.interrupted_by) {
+                (true, _) => "the log ends before its call trace".to_owned(),
+                (false, Some(n)) => {
+                    format!(
+                        "another report (line {n}) started inside its dump before its call trace"
+                    )
+                }
+                (false, None) => "no call trace".to_owned(),
+            })
+        } else if info.details == Details::Workqueue && !self.pool_seen {
+            match (self.eof, self.interrupted_by) {
+                (true, _) => Some("the log ends before its pool's busy workqueues".to_owned()),
+                (false, Some(n)) => Some(format!(
+                    "another report (line {n}) started before its pool's busy workqueues"
+                )),
+                (false, None) => None,
+            }
+        } else {
+            None
+        };
         r.stack = self
             .frames
             .into_iter()
             .filter(|(f, _)| f.reliable)
             .map(|(f, _)| f.symbol.name)
             .collect();
+        r.title = kinds::title(&r, &self.header);
         r
     }
 }
@@ -291,6 +403,15 @@ enum Origin {
     Report,
     /// Opened by a `CPU:` line, NMI backtrace, panic or unrelated oops: its dump is its own.
     Dump,
+}
+
+/// Whose frames a block's call trace is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sink {
+    /// The report's own.
+    Report,
+    /// A hung task's lock owner's.
+    Blocker,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -310,6 +431,7 @@ enum TraceState {
 struct Block {
     report: Option<usize>,
     origin: Origin,
+    sink: Sink,
     cpu: Option<u32>,
     context: Context,
     trace: TraceState,
@@ -321,6 +443,7 @@ impl Block {
         Block {
             report,
             origin,
+            sink: Sink::Report,
             cpu,
             context: Context::Task,
             trace: TraceState::NotStarted,
@@ -329,10 +452,88 @@ impl Block {
     }
 }
 
+/// A first line recognised by a kind's header pattern.
+struct Header<'t> {
+    kind: Kind,
+    caps: regex::Captures<'t>,
+}
+
+impl Header<'_> {
+    fn join(&self) -> bool {
+        self.caps.name("join").is_some()
+    }
+
+    fn cpu(&self) -> Option<u32> {
+        num(&self.caps, "cpu").or_else(|| {
+            // A cpumask that names one CPU (`cpus=1`, not `cpus=0-1`).
+            self.caps.name("cpus").and_then(|m| m.as_str().parse().ok())
+        })
+    }
+
+    fn draft(&self, line: &RawLine<'_>) -> Draft {
+        let caps = &self.caps;
+        let mut d = Draft::new(self.kind, line);
+        let r = &mut d.report;
+        r.cpu = self.cpu();
+        r.reporting_cpu = num(caps, "rep");
+        r.stuck_secs = num(caps, "secs");
+        r.count = num(caps, "count");
+        r.comm = caps.name("comm").map(|m| m.as_str().to_owned());
+        r.pid = num(caps, "pid");
+        if let Some(pc) = caps
+            .name("at")
+            .and_then(|m| trace::parse_kernel_pc(m.as_str()))
+        {
+            r.rip = Some(pc.raw);
+            d.pc = pc.symbol;
+        }
+        d.named = caps
+            .name("func")
+            .and_then(|m| trace::parse_symbol(m.as_str()));
+        d.pool = caps.name("pool").map(|m| m.as_str().to_owned());
+        if self.kind.info().details == Details::Rcu && line.text.contains('{') {
+            // 3.x lists blocking tasks inline: `{ P85 1}`.
+            d.report.tasks = task_pids(&line.text);
+        }
+        d
+    }
+}
+
+/// Recognises the first line of a report of any kind whose trigger words the line holds.
+fn header<'t>(text: &'t str, hits: Hits) -> Option<Header<'t>> {
+    TABLE.iter().enumerate().find_map(|(i, info)| {
+        if !hits.has_kind(i) {
+            return None;
+        }
+        P.headers[i].iter().find_map(|re| {
+            re.captures(text).map(|caps| Header {
+                kind: info.kind,
+                caps,
+            })
+        })
+    })
+}
+
+/// `P85/1:b..l P86` -> [85, 86].
+fn task_pids(list: &str) -> Vec<u32> {
+    P.task_token
+        .captures_iter(list)
+        .filter_map(|c| num(&c, "pid"))
+        .collect()
+}
+
 #[derive(Default)]
 struct Parser {
     reports: Vec<Draft>,
+    /// The dump being read by the current printk caller (or by everyone, without caller ids).
     block: Option<Block>,
+    /// Whose dump `block` is: the caller id of the line being read.
+    slot: Option<Caller>,
+    /// Dumps of other callers, set aside while lines of another one are read, with the line
+    /// they were set aside at.
+    parked: Vec<(Option<Caller>, Block, usize)>,
+    /// The workqueue lockup whose pool the last `pwq N:` line showed.
+    wq_target: Option<usize>,
 }
 
 fn num<T: std::str::FromStr>(caps: &regex::Captures<'_>, name: &str) -> Option<T> {
@@ -380,28 +581,43 @@ fn taint_field(flags: &str) -> String {
     }
 }
 
-/// Which kind of report a panic reason belongs to (`softlockup: hung tasks`, `Hard LOCKUP`,
-/// `hardlockup: ...`, `hung_task: blocked tasks`, `RCU Stall`).
+/// Which kind of report a panic reason belongs to, by the kinds' panic words
+/// (`softlockup: hung tasks`, `Hard LOCKUP`, `hung_task: blocked tasks`, `RCU Stall` ...).
 fn panic_kind(reason: &str) -> Option<Kind> {
     let r = reason.to_ascii_lowercase();
-    if r.contains("softlockup") || r.contains("soft lockup") {
-        Some(Kind::SoftLockup)
-    } else if r.contains("hardlockup") || r.contains("hard lockup") {
-        Some(Kind::HardLockup)
-    } else if r.contains("hung_task") || r.contains("blocked tasks") {
-        Some(Kind::HungTask)
-    } else if r.contains("rcu stall") {
-        Some(Kind::RcuStall)
-    } else {
-        None
-    }
+    TABLE
+        .iter()
+        .find(|info| info.panic_words.iter().any(|w| r.contains(w)))
+        .map(|info| info.kind)
 }
 
 impl Parser {
+    /// No dump is being read: lines without trigger words can be skipped.
+    fn idle(&self) -> bool {
+        self.block.is_none() && self.parked.is_empty()
+    }
+
+    /// Makes `block` the dump of the line's printk caller, so CPUs printing at the same time
+    /// (CONFIG_PRINTK_CALLER) keep their lines apart.
+    fn switch_slot(&mut self, caller: Option<Caller>, now: usize) {
+        if caller == self.slot {
+            return;
+        }
+        if let Some(block) = self.block.take() {
+            self.parked.push((self.slot, block, now));
+        }
+        self.parked.retain(|(_, _, at)| at + PARKED_LIMIT >= now);
+        self.slot = caller;
+        if let Some(i) = self.parked.iter().position(|(c, _, _)| *c == caller) {
+            self.block = Some(self.parked.swap_remove(i).1);
+        }
+    }
+
     fn line(&mut self, line: &RawLine<'_>) {
+        self.switch_slot(line.caller, line.number);
         let text = line.text.as_ref();
         let hits = Hits::of(text);
-        if hits == Hits(0) {
+        if hits == Hits::NONE {
             self.in_block(line);
             return;
         }
@@ -412,14 +628,16 @@ impl Parser {
             self.block = None;
         } else if let Some(caps) = caps(Trigger::KernelPanic, &P.panic) {
             self.panic(line, caps.name("reason").map_or("", |m| m.as_str()));
-        } else if let Some(draft) = hits.any(REPORT_WORDS).then(|| report_start(line)).flatten() {
-            self.start(draft);
-        } else if hits.any(FOREIGN_WORDS) {
-            match foreign_start(line) {
-                Some(draft) if !self.continues_oops(&draft, line.number) => self.start(draft),
-                Some(_) => {}
-                None => self.block = Some(Block::new(None, Origin::Dump, None)),
-            }
+        } else if let Some(h) = header(trimmed, hits) {
+            self.header(line, &h);
+        } else if hits.has(Trigger::CutHere)
+            || TABLE
+                .iter()
+                .enumerate()
+                .any(|(i, info)| !info.hang && hits.has_kind(i))
+        {
+            // An oops or warning of a form no kind reads: its dump is nobody's.
+            self.block = Some(Block::new(None, Origin::Dump, None));
         } else if let Some(caps) = caps(Trigger::NmiBacktrace, &P.nmi_backtrace) {
             let cpu = num(&caps, "cpu");
             let report = match (cpu, caps.name("skipped")) {
@@ -453,6 +671,33 @@ impl Parser {
         }
     }
 
+    /// A kind's first line: a new report, part of an open one, or (a one-line kind) a report
+    /// that leaves the dump being read alone.
+    fn header(&mut self, line: &RawLine<'_>, h: &Header<'_>) {
+        if h.join() {
+            let cpu = h.cpu();
+            let open = self.reports.iter().rposition(|d| {
+                d.report.kind == h.kind
+                    && d.report.cpu == cpu
+                    && !d.has_task_line
+                    && d.report.line + OPEN_WINDOW >= line.number
+            });
+            if let Some(i) = open {
+                self.block = Some(Block::new(Some(i), Origin::Dump, cpu));
+                return;
+            }
+        }
+        let draft = h.draft(line);
+        if h.kind.info().extent == Extent::Line {
+            self.reports.push(draft);
+            return;
+        }
+        if self.continues_oops(&draft, line.number) {
+            return;
+        }
+        self.start(draft);
+    }
+
     fn start(&mut self, draft: Draft) {
         // Old kernels printed the hard lockup as the message of a WARN() from the watchdog: that
         // warning is the report's carrier, not a warning of its own.
@@ -465,6 +710,7 @@ impl Parser {
         if carried {
             self.reports.pop();
         }
+        self.interrupt(draft.report.line);
         let cpu = draft.report.cpu;
         self.reports.push(draft);
         self.block = Some(Block::new(
@@ -472,6 +718,51 @@ impl Parser {
             Origin::Report,
             cpu,
         ));
+    }
+
+    /// A report starts at line `at` while this caller's dump is being read: that dump's report,
+    /// if it has no call trace yet (or is inside one), was cut off.
+    fn interrupt(&mut self, at: usize) {
+        let Some(block) = &self.block else { return };
+        let (Some(i), Sink::Report) = (block.report, block.sink) else {
+            return;
+        };
+        let collecting = matches!(block.trace, TraceState::Collecting { .. });
+        let Some(d) = self.reports.get_mut(i) else {
+            return;
+        };
+        if collecting && d.in_task {
+            d.cut.get_or_insert_with(|| {
+                format!("its call trace is cut off by another report (line {at})")
+            });
+        }
+        // Whether it matters is decided at the end: the dump may still come (bound by CPU).
+        d.interrupted_by.get_or_insert(at);
+    }
+
+    /// The log ended: the dumps still being read are cut off.
+    fn end_of_log(&mut self) {
+        let blocks: Vec<Block> = self
+            .block
+            .take()
+            .into_iter()
+            .chain(self.parked.drain(..).map(|(_, b, _)| b))
+            .collect();
+        for block in blocks {
+            let (Some(i), Sink::Report) = (block.report, block.sink) else {
+                continue;
+            };
+            let d = &mut self.reports[i];
+            if matches!(block.trace, TraceState::Collecting { .. }) && d.in_task {
+                d.cut
+                    .get_or_insert_with(|| "the log ends inside its call trace".to_owned());
+            } else if !d.has_trace() {
+                d.eof = true;
+            }
+            if d.report.kind.info().details == Details::Workqueue {
+                d.eof = true;
+            }
+        }
     }
 
     fn block_report_mut(&mut self) -> Option<&mut Draft> {
@@ -486,15 +777,21 @@ impl Parser {
             .enumerate()
             .rev()
             .take_while(|(_, d)| d.report.line + OPEN_WINDOW >= now)
-            .find(|(_, d)| d.report.cpu == Some(cpu) && !d.has_task_line)
+            .find(|(_, d)| {
+                d.report.cpu == Some(cpu)
+                    && !d.has_task_line
+                    && d.report.kind.info().extent == Extent::Dump
+            })
             .map(|(i, _)| i)
     }
 
     fn panic(&mut self, line: &RawLine<'_>, reason: &str) {
-        // Before 4.x the hard lockup detector panicked with the lockup message itself.
-        if let Some(mut draft) = report_start(line).filter(|d| d.report.kind == Kind::HardLockup) {
+        // Before 4.x (and on sparc) the hard lockup detector panicked with the lockup message itself.
+        let text = line.text.as_ref().trim_start();
+        if let Some(h) = header(text, Hits::of(text)).filter(|h| h.kind.is_hang()) {
+            let mut draft = h.draft(line);
             let same = self.reports.last().is_some_and(|last| {
-                last.report.kind == Kind::HardLockup
+                last.report.kind == draft.report.kind
                     && last.report.cpu == draft.report.cpu
                     && !last.report.panic
             });
@@ -513,8 +810,8 @@ impl Parser {
                 .rposition(|d| d.report.kind == kind && !d.report.panic),
             None => self
                 .reports
-                .len()
-                .checked_sub(1)
+                .iter()
+                .rposition(|d| d.report.kind.info().extent == Extent::Dump)
                 .filter(|&i| !self.reports[i].report.panic),
         };
         let Some(target) = target else {
@@ -527,14 +824,11 @@ impl Parser {
             self.block.as_mut().expect("just opened").origin = Origin::Dump;
             return;
         };
-        let target = Some(target);
-        let cpu = target.and_then(|i| {
-            let r = &mut self.reports[i].report;
-            r.panic = true;
-            r.panic_reason = Some(reason.to_owned());
-            r.cpu
-        });
-        self.block = Some(Block::new(target, Origin::Dump, cpu));
+        let r = &mut self.reports[target].report;
+        r.panic = true;
+        r.panic_reason = Some(reason.to_owned());
+        let cpu = r.cpu;
+        self.block = Some(Block::new(Some(target), Origin::Dump, cpu));
     }
 
     /// A `CPU: 1 PID: 99 Comm: hog Tainted: ...` line (or the old `Pid: 99, comm: hog ...`,
@@ -582,7 +876,7 @@ impl Parser {
         };
         d.has_task_line = true;
         let r = &mut d.report;
-        if r.cpu.is_none() && matches!(r.kind, Kind::Warning | Kind::Oops | Kind::Bug) {
+        if r.cpu.is_none() && r.kind.info().culprit == CulpritFrom::FiredAt {
             r.cpu = cpu;
         }
         if r.comm.is_none() && !comm.is_empty() {
@@ -596,7 +890,7 @@ impl Parser {
         }
     }
 
-    /// Lines that only mean something inside a dump: registers, call traces, RCU details.
+    /// Lines that only mean something inside a dump: registers, call traces, kind details.
     fn in_block(&mut self, line: &RawLine<'_>) {
         let Some(block) = self.block.as_mut() else {
             return;
@@ -621,7 +915,21 @@ impl Parser {
             return;
         }
         let kind = self.reports[i].report.kind;
-        if kind == Kind::RcuStall && self.rcu_line(i, text) {
+        let info = kind.info();
+        if info.ends.iter().any(|e| trimmed.starts_with(e)) {
+            self.block = None;
+            return;
+        }
+        let read = match info.details {
+            Details::None => false,
+            Details::Rcu => self.rcu_line(i, text),
+            Details::HungTask => self.blocker_line(i, trimmed),
+            Details::Workqueue => self.workqueue_line(trimmed),
+        };
+        if read {
+            if let Some(b) = self.block.as_mut() {
+                b.quiet = 0;
+            }
             return;
         }
         if self.dump_line(i, kind, text, trimmed) == Flow::EndBlock {
@@ -633,6 +941,7 @@ impl Parser {
     fn dump_line(&mut self, i: usize, kind: Kind, text: &str, trimmed: &str) -> Flow {
         let block = self.block.as_mut().expect("called inside a block");
         let draft = &mut self.reports[i];
+        let info = kind.info();
         if trimmed.starts_with("Call Trace:")
             || trimmed.starts_with("Call trace:")
             || trimmed.starts_with("Backtrace:")
@@ -640,12 +949,12 @@ impl Parser {
             block.quiet = 0;
             // One trace per report, unless what was collected so far (frames without a header,
             // in a garbled console) named nothing: then this one may.
-            if !draft.has_candidate_frame() {
+            if !draft.has_candidate_frame(block.sink) {
                 block.trace = TraceState::Collecting { gap: 0 };
             }
             return Flow::Continue;
         }
-        if kind != Kind::HungTask {
+        if info.culprit != CulpritFrom::Sleeper && block.sink == Sink::Report {
             if let Some(pc) = trace::parse_pc(trimmed) {
                 block.quiet = 0;
                 // A user-mode RIP after the trace is the syscall entry, not where the CPU hung.
@@ -673,24 +982,45 @@ impl Parser {
             .strip_prefix("task:")
             .filter(|t| t.contains(" state:"))
         {
-            // sched_show_task(): the hung task itself, the task an RCU stall waits for (its
-            // first dump), or someone else whose stack must not be taken for the report's.
+            // sched_show_task(): the hung task itself or its lock's owner, the task an RCU
+            // stall waits for, a stuck pool's running worker, or someone else whose stack must
+            // not be taken for the report's.
             let name = task.split(" state:").next().unwrap_or("").trim();
+            let pid: Option<u32> = P.task_pid.captures(task).and_then(|c| num(&c, "pid"));
             let r = &mut draft.report;
-            let ours = match kind {
-                Kind::HungTask => r.comm.as_deref().is_none_or(|c| c == name),
-                Kind::RcuStall => draft.frames.is_empty() && draft.pc.is_none(),
-                _ => false,
+            let fresh = draft.frames.is_empty() && draft.pc.is_none();
+            let ours = match info.details {
+                Details::HungTask => fresh && r.comm.as_deref().is_none_or(|c| c == name),
+                Details::Rcu => {
+                    (fresh && r.tasks.is_empty())
+                        || pid.is_some_and(|p| r.tasks.contains(&p) && fresh)
+                }
+                Details::Workqueue => {
+                    fresh && (r.pid.is_none() || r.pid == pid || r.comm.as_deref() == Some(name))
+                }
+                Details::None => false,
             };
-            if !ours {
+            let owner = info.details == Details::HungTask
+                && r.blocker.as_deref() == Some(name)
+                && (pid.is_none() || pid == r.blocker_pid)
+                && draft.blocker_frames.is_empty();
+            block.quiet = 0;
+            block.trace = TraceState::NotStarted;
+            block.context = Context::Task;
+            if owner {
+                block.sink = Sink::Blocker;
+            } else if !ours {
                 block.report = None;
-            } else if r.comm.is_none() {
-                r.comm = Some(name.to_owned());
-                r.pid = P.task_pid.captures(task).and_then(|c| num(&c, "pid"));
+            } else {
+                block.sink = Sink::Report;
+                if r.comm.is_none() || (info.details == Details::Workqueue && r.pid == pid) {
+                    r.comm = Some(name.to_owned());
+                    r.pid = r.pid.or(pid);
+                }
             }
             return Flow::Continue;
         }
-        if kind == Kind::HungTask && draft.report.tainted.is_none() {
+        if info.details == Details::HungTask && draft.report.tainted.is_none() {
             if let Some(flags) = trimmed.strip_prefix("Tainted: ") {
                 draft.report.tainted = Some(taint_field(flags));
                 return Flow::Continue;
@@ -701,25 +1031,36 @@ impl Parser {
             }
         }
         // riscv dumps, and reports quoted in mails, have frames without a `Call Trace:` header.
-        let collecting =
-            matches!(block.trace, TraceState::Collecting { .. }) || !draft.has_candidate_frame();
+        let collecting = matches!(block.trace, TraceState::Collecting { .. })
+            || !draft.has_candidate_frame(block.sink);
         if !collecting {
             return Flow::Continue;
         }
         let mut rest = text;
         let mut progressed = false;
         if let Some((context, after)) = trace::parse_marker(text) {
-            if block.context == Context::Interrupt && context == Context::Task {
-                draft.interrupt_end.get_or_insert(draft.frames.len());
+            if block.sink == Sink::Report {
+                if block.context == Context::Interrupt && context == Context::Task {
+                    draft.interrupt_end.get_or_insert(draft.frames.len());
+                }
+                if trimmed.starts_with("<TASK>") {
+                    draft.in_task = true;
+                } else if trimmed.starts_with("</TASK>") {
+                    draft.in_task = false;
+                }
             }
             block.context = context;
             rest = after;
             progressed = true;
         }
         if let Some(frame) = trace::parse_frame(rest) {
-            // Unreliable task frames serve neither the stack nor the culprit.
-            if frame.reliable || block.context == Context::Interrupt {
-                draft.frames.push((frame, block.context));
+            match block.sink {
+                // Unreliable task frames serve neither the stack nor the culprit.
+                Sink::Report if frame.reliable || block.context == Context::Interrupt => {
+                    draft.frames.push((frame, block.context));
+                }
+                Sink::Blocker if frame.reliable => draft.blocker_frames.push(frame),
+                _ => {}
             }
             progressed = true;
         }
@@ -740,8 +1081,9 @@ impl Parser {
         Flow::Continue
     }
 
-    /// RCU stall details: which CPU stalls (`rcu: \t1-....: (5249 ticks this GP) ...`) and
-    /// who noticed (`(detected by 0, t=21002 jiffies ...)`). Returns whether the line was one.
+    /// RCU stall details: which CPU stalls (`rcu: \t1-....: (5249 ticks this GP) ...`), which
+    /// tasks (`Tasks blocked on level-0 rcu_node (CPUs 0-1): P85/1:b..l`) and who noticed
+    /// (`(detected by 0, t=21002 jiffies ...)`). Returns whether the line was one.
     fn rcu_line(&mut self, i: usize, text: &str) -> bool {
         let r = &mut self.reports[i].report;
         let block = self.block.as_mut().expect("called inside a block");
@@ -753,6 +1095,16 @@ impl Parser {
             if r.cpu.is_none() {
                 r.cpu = num(&caps, "cpu");
                 block.cpu = r.cpu;
+            }
+        } else if let Some(caps) = text
+            .contains("Tasks blocked on")
+            .then(|| P.rcu_tasks.captures(text))
+            .flatten()
+        {
+            for pid in task_pids(&caps["list"]) {
+                if !r.tasks.contains(&pid) {
+                    r.tasks.push(pid);
+                }
             }
         } else if let Some(caps) = text
             .contains("detected by")
@@ -773,8 +1125,72 @@ impl Parser {
         } else {
             return false;
         }
-        block.quiet = 0;
         true
+    }
+
+    /// A hung task's `INFO: task X:1 is blocked on a mutex likely owned by task Y:2.` line.
+    fn blocker_line(&mut self, i: usize, trimmed: &str) -> bool {
+        let Some(caps) = trimmed
+            .starts_with("INFO: task ")
+            .then(|| P.blocker.captures(trimmed))
+            .flatten()
+        else {
+            return false;
+        };
+        let d = &mut self.reports[i];
+        if d.report.pid.is_some() && d.report.pid != num(&caps, "pid") {
+            return false;
+        }
+        // Blocked on a lock, whether or not its owner is known (`... but the owner is not found.`).
+        d.on_lock = true;
+        d.report.blocker_pid = num(&caps, "opid");
+        d.report.blocker = caps.name("owner").map(|m| m.as_str().to_owned());
+        let block = self.block.as_mut().expect("called inside a block");
+        block.trace = TraceState::NotStarted;
+        true
+    }
+
+    /// A workqueue lockup's busy-workqueue dump: `pwq 2: cpus=1 ...` names a pool; its
+    /// `in-flight: 45:func` names the work (and worker) that kept it stuck.
+    fn workqueue_line(&mut self, trimmed: &str) -> bool {
+        if trimmed.starts_with("Showing ") || trimmed.starts_with("workqueue ") {
+            return true;
+        }
+        if trimmed.starts_with("pool ") {
+            // `pool 2:` before a running worker's dump, or a pool summary.
+            if let Some(b) = self.block.as_mut() {
+                b.trace = TraceState::NotStarted;
+            }
+            return true;
+        }
+        if let Some(caps) = trimmed
+            .starts_with("pwq ")
+            .then(|| P.pwq.captures(trimmed))
+            .flatten()
+        {
+            let pool = &caps["pool"];
+            self.wq_target = self.reports.iter().rposition(|d| {
+                d.report.kind == Kind::WorkqueueLockup && d.pool.as_deref() == Some(pool)
+            });
+            if let Some(d) = self.wq_target.and_then(|i| self.reports.get_mut(i)) {
+                d.pool_seen = true;
+            }
+            return true;
+        }
+        if let Some(caps) = trimmed
+            .starts_with("in-flight:")
+            .then(|| P.in_flight.captures(trimmed))
+            .flatten()
+        {
+            if let Some(d) = self.wq_target.and_then(|i| self.reports.get_mut(i)) {
+                if d.named.is_none() {
+                    d.named = trace::parse_symbol(&caps["func"]);
+                    d.report.pid = num(&caps, "worker");
+                }
+            }
+            return true;
+        }
+        trimmed.starts_with("pending:") || trimmed.starts_with("inactive:")
     }
 }
 
@@ -783,7 +1199,9 @@ impl Parser {
     fn note_backtrace(&mut self, cpu: u32, now: usize) {
         if let Some(last) = self
             .reports
-            .last_mut()
+            .iter_mut()
+            .rev()
+            .find(|d| d.report.kind.info().extent == Extent::Dump)
             .filter(|d| d.report.line + OPEN_WINDOW >= now && d.report.cpu != Some(cpu))
         {
             if !last.report.backtraces.contains(&cpu) {
@@ -809,85 +1227,6 @@ const WARN_CARRIER_LINES: usize = 3;
 
 /// How many lines an oops's header may take before its `Oops:` line (`#PF:` lines, page tables).
 const OOPS_HEADER_LINES: usize = 8;
-
-/// Recognises the first line of a warning, oops, other BUG, which are reports too (a scenario
-/// must account for them), but not a hang detector's.
-fn foreign_start(line: &RawLine<'_>) -> Option<Draft> {
-    let text = line.text.as_ref().trim_start();
-    let oops = [
-        "BUG: unable to handle",
-        "BUG: kernel NULL pointer dereference",
-        "Unable to handle kernel",
-        "general protection fault",
-        "Oops",
-        "Internal error: Oops",
-        "kernel BUG at",
-    ];
-    let kind = if text.starts_with("WARNING:") {
-        Kind::Warning
-    } else if oops.iter().any(|w| text.starts_with(w)) {
-        Kind::Oops
-    } else if text.starts_with("BUG: ") {
-        Kind::Bug
-    } else {
-        return None;
-    };
-    let mut d = Draft::new(kind, line);
-    if let Some(caps) = P.warning_cpu.captures(text) {
-        d.report.cpu = num(&caps, "cpu");
-        d.report.pid = num(&caps, "pid");
-    }
-    Some(d)
-}
-
-/// Recognises the first line of a report.
-fn report_start(line: &RawLine<'_>) -> Option<Draft> {
-    let text = line.text.as_ref();
-    if let Some(caps) = P.soft.captures(text) {
-        let mut d = Draft::new(Kind::SoftLockup, line);
-        d.report.cpu = num(&caps, "cpu");
-        d.report.stuck_secs = num(&caps, "secs");
-        d.report.comm = caps.name("comm").map(|m| m.as_str().to_owned());
-        d.report.pid = num(&caps, "pid");
-        return Some(d);
-    }
-    if let Some(caps) = P.hard.captures(text).or_else(|| P.hard_old.captures(text)) {
-        let mut d = Draft::new(Kind::HardLockup, line);
-        d.report.cpu = num(&caps, "cpu");
-        d.report.reporting_cpu = num(&caps, "rep");
-        return Some(d);
-    }
-    if let Some(caps) = P.hard_ppc_other.captures(text) {
-        let mut d = Draft::new(Kind::HardLockup, line);
-        d.report.cpu = num(&caps, "cpu");
-        d.report.reporting_cpu = num(&caps, "rep");
-        return Some(d);
-    }
-    if let Some(caps) = P.hard_ppc_self.captures(text) {
-        let mut d = Draft::new(Kind::HardLockup, line);
-        d.report.cpu = num(&caps, "cpu");
-        if let Some(pc) = trace::parse_kernel_pc(&caps["at"]) {
-            d.report.rip = Some(pc.raw);
-            d.pc = pc.symbol;
-        }
-        return Some(d);
-    }
-    if let Some(caps) = P.rcu.captures(text) {
-        let mut d = Draft::new(Kind::RcuStall, line);
-        d.report.cpu =
-            num(&caps, "cpu").or_else(|| P.inline_cpu.captures(text).and_then(|c| num(&c, "cpu")));
-        d.report.reporting_cpu = P.detected_by.captures(text).and_then(|c| num(&c, "cpu"));
-        return Some(d);
-    }
-    if let Some(caps) = P.hung.captures(text) {
-        let mut d = Draft::new(Kind::HungTask, line);
-        d.report.comm = Some(caps["comm"].to_owned());
-        d.report.pid = num(&caps, "pid");
-        d.report.stuck_secs = num(&caps, "secs");
-        return Some(d);
-    }
-    None
-}
 
 #[cfg(test)]
 mod tests {
@@ -932,7 +1271,71 @@ mod tests {
         assert_eq!(panic_kind("hardlockup: hung tasks"), Some(Kind::HardLockup));
         assert_eq!(panic_kind("hung_task: blocked tasks"), Some(Kind::HungTask));
         assert_eq!(panic_kind("RCU Stall"), Some(Kind::RcuStall));
+        assert_eq!(
+            panic_kind("workqueue: 1 stall(s) exceeded threshold 1"),
+            Some(Kind::WorkqueueLockup)
+        );
+        assert_eq!(
+            panic_kind("workqueue: stall lasted 31s, exceeding threshold 30s"),
+            Some(Kind::WorkqueueLockup)
+        );
         assert_eq!(panic_kind("Fatal exception"), None);
+    }
+
+    fn kind_of(line: &str) -> Option<(Kind, Option<u32>)> {
+        let hits = Hits::of(line);
+        header(line, hits).map(|h| (h.kind, h.cpu()))
+    }
+
+    /// Every first-line format of the detectors, across architectures and versions.
+    #[test]
+    fn first_lines_of_every_detector() {
+        for (line, kind, cpu) in [
+            // soft lockup: 2.6.18, 2.6.2x-3.x, 4.x+ (`watchdog: ` prefix), RHEL 5's en-dash.
+            ("BUG: soft lockup detected on CPU#0!", Kind::SoftLockup, Some(0)),
+            ("BUG: soft lockup - CPU#3 stuck for 23s! [tapdisk:23395]", Kind::SoftLockup, Some(3)),
+            ("watchdog: BUG: soft lockup - CPU#1 stuck for 6s! [hog:99]", Kind::SoftLockup, Some(1)),
+            ("BUG: soft lockup \u{2013} CPU#1 stuck for 10s! [kswapd1:982]", Kind::SoftLockup, Some(1)),
+            // hard lockup: kernel/watchdog.c (perf and buddy), x86/sparc die_nmi, powerpc.
+            ("watchdog: CPU0: Watchdog detected hard LOCKUP on cpu 1", Kind::HardLockup, Some(1)),
+            ("Watchdog detected hard LOCKUP on cpu 3", Kind::HardLockup, Some(3)),
+            ("NMI Watchdog detected LOCKUP on CPU 3", Kind::HardLockup, Some(3)),
+            ("BUG: NMI Watchdog detected LOCKUP on CPU1, ip c01a2b3c, registers:", Kind::HardLockup, Some(1)),
+            ("watchdog: CPU 8 self-detected hard LOCKUP @ _raw_spin_lock+0x54/0x70", Kind::HardLockup, Some(8)),
+            ("watchdog: CPU 10 detected hard LOCKUP on other CPUs 9", Kind::HardLockup, Some(9)),
+            ("watchdog: CPU 9 Hard LOCKUP", Kind::HardLockup, Some(9)),
+            ("Watchdog CPU:4 Hard LOCKUP", Kind::HardLockup, Some(4)),
+            ("Watchdog CPU:2 detected Hard LOCKUP other CPUS:5", Kind::HardLockup, Some(5)),
+            // RCU: 2.6.3x, 3.x braces, 4.x+, expedited.
+            ("INFO: rcu_sched_state detected stall on CPU 1 (t=2500 jiffies)", Kind::RcuStall, Some(1)),
+            ("INFO: rcu_sched self-detected stall on CPU { 1}  (t=2101 jiffies g=1 c=0 q=5)", Kind::RcuStall, Some(1)),
+            ("INFO: rcu_sched detected stalls on CPUs/tasks: { 2} (detected by 0, t=2102 jiffies)", Kind::RcuStall, Some(2)),
+            ("rcu: INFO: rcu_preempt self-detected stall on CPU", Kind::RcuStall, None),
+            ("INFO: rcu_sched detected stalls on CPUs/tasks:", Kind::RcuStall, None),
+            ("rcu: INFO: rcu_preempt detected expedited stalls on CPUs/tasks: { 1-.... } 21 jiffies s: 813 root: 0x2/.", Kind::RcuStall, Some(1)),
+            // hung task: 2.6.2x to 7.x, with the I/O wait form of 6.x.
+            ("INFO: task hog:99 blocked for more than 122 seconds.", Kind::HungTask, None),
+            ("INFO: task a b:c:123 blocked in I/O wait for more than 3 seconds.", Kind::HungTask, None),
+            // workqueue: 4.5+, BH pools 6.9+, unbound pools, hogs 6.5+.
+            ("BUG: workqueue lockup - pool cpus=1 node=0 flags=0x0 nice=0 stuck for 31s!", Kind::WorkqueueLockup, Some(1)),
+            ("BUG: workqueue lockup - pool cpus=0-1 flags=0x4 nice=0 stuck for 44s!", Kind::WorkqueueLockup, None),
+            ("BUG: workqueue lockup - pool cpus=1 node=0 flags=0x4 bh-hi stuck for 31s!", Kind::WorkqueueLockup, Some(1)),
+            ("workqueue: hog_fn [hog_wq] hogged CPU for >10000us 4 times, consider switching to WQ_UNBOUND", Kind::WorkqueueHog, None),
+            // not hang reports
+            ("BUG: scheduling while atomic: hog/99/0x00000002", Kind::Bug, None),
+            ("BUG: kernel NULL pointer dereference, address: 0000000000000000", Kind::Oops, None),
+            ("WARNING: CPU: 0 PID: 1 at kernel/watchdog.c:123 watchdog_timer_fn+0x1/0x2", Kind::Warning, Some(0)),
+        ] {
+            assert_eq!(kind_of(line), Some((kind, cpu)), "{line}");
+        }
+        for not_a_report in [
+            "kernel.softlockup_panic = 1",
+            "NMI watchdog: Perf NMI watchdog permanently disabled",
+            "hogs-mark: begin busy-loop",
+            "INFO: task hog:99 is blocked on a mutex likely owned by task holder:98.",
+        ] {
+            assert_eq!(kind_of(not_a_report), None, "{not_a_report}");
+        }
     }
 
     #[test]
@@ -944,27 +1347,54 @@ mod tests {
             "rcu: INFO: rcu_sched self-detected stall on CPU",
             "INFO: rcu_preempt detected stalls on CPUs/tasks:",
             "INFO: task hog:99 blocked for more than 122 seconds.",
-            "Kernel panic - not syncing: Hard LOCKUP",
+            "BUG: workqueue lockup - pool cpus=1 node=0 flags=0x0 nice=0 stuck for 31s!",
+            "workqueue: f hogged CPU for >10000us 4 times, consider switching to WQ_UNBOUND",
         ] {
-            let hits = Hits::of(line);
-            let l = RawLine {
-                number: 1,
-                stamp: None,
-                text: line.into(),
-            };
-            let found = hits.any(REPORT_WORDS) && report_start(&l).is_some();
-            assert!(found || hits.has(Trigger::KernelPanic), "{line}");
+            assert!(
+                P.prefilter.is_match(line.as_bytes()) && kind_of(line).is_some(),
+                "{line}"
+            );
         }
+        assert!(P
+            .prefilter
+            .is_match(b"Kernel panic - not syncing: Hard LOCKUP"));
     }
 
     #[test]
     fn hits_sees_every_word_of_a_line() {
-        let hits = Hits::of("watchdog: BUG: soft lockup - CPU#1 stuck for 6s! [hog:99]");
-        assert!(hits.has(Trigger::Bug) && hits.has(Trigger::SoftLockup));
+        let line = "watchdog: BUG: soft lockup - CPU#1 stuck for 6s! [hog:99]";
+        let hits = Hits::of(line);
+        let soft = Kind::SoftLockup as usize;
+        let bug = Kind::Bug as usize;
+        assert!(hits.has_kind(soft) && hits.has_kind(bug));
         assert!(!hits.has(Trigger::CpuLine));
         assert_eq!(
             Hits::of("RSP: 0018:ffffb4f1c0257ee8 EFLAGS: 00000246"),
-            Hits(0)
+            Hits::NONE
+        );
+    }
+
+    #[test]
+    fn comms_may_hold_colons_brackets_and_spaces() {
+        let h = |line: &'static str| {
+            let caps = header(line, Hits::of(line)).unwrap().caps;
+            (
+                caps.name("comm").map(|m| m.as_str()),
+                caps.name("pid")
+                    .and_then(|m| m.as_str().parse::<u32>().ok()),
+            )
+        };
+        assert_eq!(
+            h("watchdog: BUG: soft lockup - CPU#1 stuck for 6s! [my task:1]:77]"),
+            (Some("my task:1]"), Some(77))
+        );
+        assert_eq!(
+            h("watchdog: BUG: soft lockup - CPU#1 stuck for 6s! [[kworker/1:1H]:12]"),
+            (Some("[kworker/1:1H]"), Some(12))
+        );
+        assert_eq!(
+            h("INFO: task a b:c:123 blocked for more than 3 seconds."),
+            (Some("a b:c"), Some(123))
         );
     }
 }

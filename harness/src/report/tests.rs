@@ -8,9 +8,20 @@ use super::*;
 /// Every fixture, so a new file without a test is noticed. `seed*` are the reports quoted in
 /// the seed articles, verbatim (the pausetest one with the `BUG:`/`CPU 0:`/`Modules linked in:`
 /// lines of RHEL 5 that the article leaves out); `design_*` rebuild DESIGN.md's measured lines
-/// into whole 6.12/7.3 consoles; the rest are hand-made edge cases.
+/// into whole 6.12/7.3 consoles; the rest are hand-made edge cases. Hand-made from the format
+/// strings of the kernel sources: `workqueue_*` from kernel/workqueue.c (wq_watchdog_timer_fn,
+/// show_pwq, show_one_worker_pool, show_cpu_pools_hogs of 6.12 / show_cpu_pools_busy_workers of
+/// 7.3, wq_cpu_intensive_report), `hung_task_blocker_7.3` and `chain_one_bug_7.3` from 7.3's
+/// kernel/hung_task.c (hung_task_info, debug_show_blocker: every mutex, semaphore and
+/// rw-semaphore form), `rcu_tasks_only_7.3` from kernel/rcu/tree_stall.h
+/// (rcu_print_task_stall, print_other_cpu_stall, rcu_print_detail_task_stall_rnp),
+/// `powerpc_ipi_hard_lockup` from arch/powerpc/kernel/watchdog.c of 5.x (`CPU %d Hard LOCKUP`
+/// from wd_lockup_ipi) and 4.14 (`Watchdog CPU:%d ...`), `printk_caller_interleaved` from
+/// CONFIG_PRINTK_CALLER's `[    T1]`/`[    C1]` prefix, `task_names` from the `[%s:%d]`,
+/// `Comm: %s` and `task:%-15.15s` formats.
 const FIXTURES: &[&str] = &[
     "arm64_soft_lockup.log",
+    "chain_one_bug_7.3.log",
     "crlf_invalid_utf8.log",
     "design_6.12_buddy_hard_lockup.log",
     "design_6.12_irqsave_insmod_victim.log",
@@ -18,15 +29,19 @@ const FIXTURES: &[&str] = &[
     "design_7.3_hard_lockup_twice.log",
     "hard_perf_nmi_panic.log",
     "hung_task.log",
+    "hung_task_blocker_7.3.log",
     "interleaved_cpus.log",
     "not_reports.log",
     "old_kernels_hard_lockup.log",
     "oops_after_lockup.log",
     "panic_without_report.log",
     "powerpc_hard_lockup.log",
+    "powerpc_ipi_hard_lockup.log",
     "prefix_styles.log",
+    "printk_caller_interleaved.log",
     "rcu_detected_stalls_nmi.log",
     "rcu_self_detected.log",
+    "rcu_tasks_only_7.3.log",
     "rhel7_3.10_hard_lockup_panic.log",
     "run_6.12_all_cpu_backtrace.log",
     "run_6.12_contention_pair.log",
@@ -43,8 +58,12 @@ const FIXTURES: &[&str] = &[
     "soft_prefixes_and_comms.log",
     "softirq_rip_before_task_rip.log",
     "spinlock_pair.log",
+    "task_names.log",
     "truncated_eof.log",
     "user_space_modern.log",
+    "workqueue_hog.log",
+    "workqueue_lockup_7.3.log",
+    "workqueue_lockup_victim_6.12.log",
 ];
 
 fn fixture_dir() -> PathBuf {
@@ -106,6 +125,8 @@ fn seed000_ubuntu_soft_lockup() {
     // `? kthread_create_on_node` frames are unreliable and left out.
     assert_eq!(r.stack, ["kthread", "ret_from_fork"]);
     assert!(!r.victim && !r.user_space && !r.panic);
+    assert_eq!(r.title, "soft lockup in hog_thread");
+    assert_eq!(r.corrupted, None);
 }
 
 #[test]
@@ -119,6 +140,12 @@ fn seed000_xenserver_emerg_panic() {
     assert!(r.panic);
     assert_eq!(r.panic_reason.as_deref(), Some("softlockup: hung tasks"));
     assert_eq!(r.time, Some(41819967.871466));
+    // The seed quotes the header and the panic only.
+    assert_eq!(
+        r.corrupted.as_deref(),
+        Some("the log ends before its call trace")
+    );
+    assert_eq!(r.title, "soft lockup (no culprit)");
 }
 
 #[test]
@@ -156,6 +183,9 @@ fn seed004_pausetest_is_user_space() {
     assert_eq!(r.comm.as_deref(), Some("pausetest"));
     assert_eq!(r.tainted.as_deref(), Some(""));
     assert!(r.stack.is_empty());
+    // A user-mode RIP is all the dump there is: not a cut-off report.
+    assert_eq!(r.corrupted, None);
+    assert_eq!(r.title, "soft lockup in user space");
 }
 
 #[test]
@@ -316,6 +346,11 @@ fn panic_without_report_is_a_panic_report() {
         r.panic_reason.as_deref(),
         Some("VFS: Unable to mount root fs on unknown-block(0,0)")
     );
+    assert_eq!(
+        r.title,
+        "kernel panic: VFS: Unable to mount root fs on unknown-block(0,0)"
+    );
+    assert_eq!(r.culprit.as_deref(), Some("mount_root_generic"));
 }
 
 #[test]
@@ -402,24 +437,49 @@ fn hung_tasks() {
         ]
     );
     assert_eq!(reports[0].tainted.as_deref(), Some("GO"));
+    // `__mutex_lock` in its stack: it waits for the mutex's owner. The other waits for a
+    // completion, which is not a lock.
+    assert!(reports[0].victim && !reports[1].victim);
+    assert_eq!(
+        (reports[0].title.as_str(), reports[1].title.as_str()),
+        (
+            "task hung in hog_wait::hog_thread",
+            "task hung in hog_flush_work"
+        )
+    );
 }
 
 #[test]
 fn other_oopses_and_lookalikes_are_not_hang_reports() {
     let reports = golden("not_reports.log");
     let kinds: Vec<(Kind, usize)> = reports.iter().map(|r| (r.kind, r.line)).collect();
-    // The workqueue and spinlock BUGs, the WARNING, and the NULL dereference with its `Oops:`
-    // line as one oops; the markers, sysctl echo and NMI handler notice are nothing.
+    // The workqueue lockup (a `BUG:` line of its own kind, not a `bug`), the spinlock BUG, the
+    // WARNING, and the NULL dereference with its `Oops:` line as one oops; the markers, sysctl
+    // echo and NMI handler notice are nothing.
     assert_eq!(
         kinds,
         [
-            (Kind::Bug, 15),
+            (Kind::WorkqueueLockup, 15),
             (Kind::Bug, 16),
             (Kind::Warning, 18),
             (Kind::Oops, 28)
         ]
     );
-    assert!(reports.iter().all(|r| !r.kind.is_hang()));
+    assert!(reports[1..].iter().all(|r| !r.kind.is_hang()));
+    assert_eq!(
+        reports[0].corrupted.as_deref(),
+        Some("another report (line 16) started before its pool's busy workqueues")
+    );
+    let titles: Vec<&str> = reports.iter().map(|r| r.title.as_str()).collect();
+    assert_eq!(
+        titles,
+        [
+            "workqueue lockup (no culprit)",
+            "BUG: spinlock lockup suspected",
+            "WARNING in watchdog_timer_fn",
+            "BUG: kernel NULL pointer dereference in hog_busy::hog_thread"
+        ]
+    );
     assert_eq!(reports[2].culprit.as_deref(), Some("watchdog_timer_fn"));
     assert_eq!((reports[2].cpu, reports[2].pid), (Some(0), Some(1)));
 }
@@ -495,6 +555,11 @@ fn truncated_console_still_reports() {
         (r.cpu, r.pid, r.culprit.as_deref()),
         (Some(1), Some(99), None)
     );
+    assert_eq!(
+        r.corrupted.as_deref(),
+        Some("the log ends before its call trace")
+    );
+    assert_eq!(r.title, "soft lockup (no culprit)");
     assert!(explain(std::slice::from_ref(&r)).contains("No culprit"));
 }
 
@@ -570,6 +635,12 @@ fn powerpc_hard_lockups() {
         (reports[1].cpu, reports[1].reporting_cpu),
         (Some(9), Some(10))
     );
+    // The fixture ends before CPU 9's answer to the IPI.
+    assert_eq!(
+        reports[1].corrupted.as_deref(),
+        Some("the log ends before its call trace")
+    );
+    assert_eq!(reports[0].title, "hard LOCKUP in _raw_spin_lock");
 }
 
 #[test]
@@ -741,12 +812,7 @@ no newline";
 
 #[test]
 fn kind_names_round_trip() {
-    for kind in [
-        Kind::SoftLockup,
-        Kind::HardLockup,
-        Kind::RcuStall,
-        Kind::HungTask,
-    ] {
+    for kind in KINDS {
         let name = kind.to_string();
         assert_eq!(name.parse::<Kind>(), Ok(kind));
         assert_eq!(serde_json::to_string(&kind).unwrap(), format!("\"{name}\""));
@@ -764,11 +830,17 @@ fn json_shape_and_field_order() {
     assert_eq!(object["reports"].as_array().unwrap().len(), 1);
     let order = [
         "kind",
+        "title",
         "cpu",
         "stuck_secs",
+        "count",
         "comm",
         "pid",
         "culprit",
+        "corrupted",
+        "blocker",
+        "blocker_pid",
+        "blocker_culprit",
         "panic",
         "panic_reason",
         "line",
@@ -780,6 +852,8 @@ fn json_shape_and_field_order() {
         "time",
         "stack",
         "tainted",
+        "backtraces",
+        "tasks",
     ];
     let positions: Vec<usize> = order
         .iter()
@@ -789,6 +863,22 @@ fn json_shape_and_field_order() {
     let back: Vec<Report> = serde_json::from_value(object["reports"].clone()).unwrap();
     assert_eq!(back, reports);
     assert_eq!(to_json(&[]).replace([' ', '\n'], ""), r#"{"reports":[]}"#);
+    // Results files written before the title, corruption, blocker and task fields still read.
+    let mut old = object["reports"][0].clone();
+    for field in [
+        "title",
+        "count",
+        "corrupted",
+        "blocker",
+        "blocker_pid",
+        "blocker_culprit",
+        "tasks",
+    ] {
+        old.as_object_mut().unwrap().remove(field);
+    }
+    let back: Report = serde_json::from_value(old).unwrap();
+    assert_eq!(back.title, "");
+    assert_eq!(back.culprit, reports[0].culprit);
 }
 
 #[test]
@@ -848,7 +938,521 @@ fn an_all_cpu_backtrace_belongs_to_its_report() {
         (Kind::SoftLockup, Some(1), &[0][..])
     );
     assert_eq!(r.culprit.as_deref(), Some("hog_nopreempt::spin::busy_loop"));
+    // A one-line workqueue hog between the report and the backtraces does not take them.
+    let text = String::from_utf8(read("run_6.12_all_cpu_backtrace.log")).unwrap();
+    let at = text.find("NMI backtrace for cpu 0").unwrap();
+    let line_start = text[..at].rfind('\n').unwrap() + 1;
+    let hogged = format!(
+        "{}[ 9.0] workqueue: f hogged CPU for >10000us 4 times, consider switching to WQ_UNBOUND\n{}",
+        &text[..line_start],
+        &text[line_start..]
+    );
+    let reports = parse(hogged.as_bytes());
+    assert_eq!(reports.len(), 2, "{reports:#?}");
+    assert_eq!(reports[0].backtraces, [0]);
+    assert!(reports[1].backtraces.is_empty());
     // Without the knob the report stands alone.
     let plain = parse(&read("run_6.12_shared_boot.log"));
     assert!(plain.iter().all(|r| r.backtraces.is_empty()), "{plain:#?}");
+}
+
+// --- the kinds added with the table: workqueues, hung-task blockers, RCU tasks, callers ---
+
+#[test]
+fn workqueue_lockup_names_the_work_in_flight() {
+    let reports = golden("workqueue_lockup_7.3.log");
+    let r = only(&reports);
+    assert_eq!(r.kind, Kind::WorkqueueLockup);
+    assert!(r.kind.is_hang());
+    assert_eq!((r.cpu, r.stuck_secs), (Some(1), Some(31)));
+    // The stuck pool's in-flight work (not CPU 0's pool's flush_to_ldisc), demangled.
+    assert_eq!(
+        (r.culprit.as_deref(), r.module.as_deref()),
+        (Some("hog_wq::busy_work"), Some("hog_wq"))
+    );
+    // The worker in flight, named by its dump in the stalled-pool backtraces.
+    assert_eq!((r.comm.as_deref(), r.pid), (Some("kworker/1:1"), Some(45)));
+    assert_eq!(
+        r.stack,
+        [
+            "hog_wq::busy_work",
+            "process_one_work",
+            "worker_thread",
+            "kthread",
+            "ret_from_fork",
+            "ret_from_fork_asm"
+        ]
+    );
+    assert_eq!(r.title, "workqueue lockup in hog_wq::busy_work");
+    assert_eq!(r.corrupted, None);
+}
+
+#[test]
+fn workqueue_lockup_behind_a_soft_lockup_is_its_victim() {
+    let reports = golden("workqueue_lockup_victim_6.12.log");
+    assert_eq!(reports.len(), 2, "{reports:#?}");
+    let (soft, wq) = (&reports[0], &reports[1]);
+    assert_eq!((soft.kind, soft.cpu), (Kind::SoftLockup, Some(1)));
+    assert_eq!(soft.culprit.as_deref(), Some("hog_busy::spin::busy_loop"));
+    // Only pending work on the pool: no work function to blame, and nothing was cut off.
+    assert_eq!(
+        (wq.kind, wq.cpu, wq.stuck_secs, wq.culprit.as_deref()),
+        (Kind::WorkqueueLockup, Some(1), Some(40), None)
+    );
+    assert_eq!(wq.corrupted, None);
+    assert_eq!(wq.title, "workqueue lockup (no culprit)");
+    let text = explain(&reports);
+    assert!(
+        text.contains("#2 workqueue lockup is a victim of #1 soft lockup"),
+        "{text}"
+    );
+}
+
+#[test]
+fn workqueue_hogs_are_one_line_reports() {
+    let reports = golden("workqueue_hog.log");
+    let got: Vec<_> = reports
+        .iter()
+        .map(|r| (r.kind, r.count, r.culprit.as_deref(), r.module.as_deref()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                Kind::WorkqueueHog,
+                Some(4),
+                Some("hog_wq::busy_work"),
+                Some("hog_wq")
+            ),
+            (
+                Kind::SoftLockup,
+                None,
+                Some("hog_busy::hog_thread"),
+                Some("hog_busy")
+            ),
+            (
+                Kind::WorkqueueHog,
+                Some(5),
+                Some("hog_wq::busy_work"),
+                Some("hog_wq")
+            ),
+            (
+                Kind::WorkqueueHog,
+                Some(7),
+                Some("hog_wq::busy_work"),
+                Some("hog_wq")
+            ),
+            (
+                Kind::WorkqueueHog,
+                Some(4),
+                Some("drm_fb_helper_damage_work"),
+                None
+            ),
+        ]
+    );
+    assert!(!Kind::WorkqueueHog.is_hang());
+    // The hog line printed inside the soft lockup's dump did not end that dump.
+    assert_eq!(
+        reports[1].stack,
+        ["kthread", "ret_from_fork", "ret_from_fork_asm"]
+    );
+    assert_eq!(reports[1].corrupted, None);
+    // v0 and legacy mangling of the same function: one title.
+    assert!(reports[0].title == "workqueue hog in hog_wq::busy_work");
+    assert_eq!(reports[0].title, reports[3].title);
+    assert!(reports
+        .iter()
+        .filter(|r| r.kind == Kind::WorkqueueHog)
+        .all(|r| r.stuck_secs.is_none() && r.cpu.is_none()));
+}
+
+#[test]
+fn hung_tasks_name_their_blockers() {
+    let reports = golden("hung_task_blocker_7.3.log");
+    let got: Vec<_> = reports
+        .iter()
+        .map(|r| {
+            (
+                r.comm.as_deref(),
+                r.pid,
+                r.culprit.as_deref(),
+                r.victim,
+                r.blocker.as_deref(),
+                r.blocker_pid,
+                r.blocker_culprit.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                Some("hog_waiter"),
+                Some(123),
+                Some("hog_lock::waiter_main"),
+                true,
+                Some("hog_holder"),
+                Some(122),
+                // Past schedule_timeout and msleep.
+                Some("hog_lock::holder_main")
+            ),
+            (
+                Some("hog_sem"),
+                Some(124),
+                Some("hog_sem_take"),
+                true,
+                Some("hog_waiter"),
+                Some(123),
+                // The holder is hung itself: the kernel prints no second dump, its report says.
+                Some("hog_lock::waiter_main")
+            ),
+            (
+                Some("a b:c"),
+                Some(130),
+                Some("hog_rwsem_write"),
+                true,
+                Some("[my task:1]"),
+                Some(131),
+                Some("hog_rwsem_read_and_sleep")
+            ),
+            // No lock frame, but the kernel says it waits for a mutex.
+            (
+                Some("hog_orphan"),
+                Some(140),
+                Some("hog_orphan_wait"),
+                true,
+                None,
+                None,
+                None
+            ),
+        ]
+    );
+    assert!(reports
+        .iter()
+        .all(|r| r.kind == Kind::HungTask && r.stuck_secs == Some(122) && r.corrupted.is_none()));
+    // The owner's frames are not the blocked task's.
+    assert!(!reports[0].stack.iter().any(|f| f.contains("holder_main")));
+    assert_eq!(reports[0].title, "task hung in hog_lock::waiter_main");
+    let text = explain(&reports);
+    assert!(
+        text.contains(
+            "the kernel names its likely owner, hog_holder:122, which was in hog_lock::holder_main"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("#2 hung task is a victim of task hog_waiter:123"),
+        "{text}"
+    );
+}
+
+#[test]
+fn rcu_stall_of_a_preempted_reader() {
+    let r = only(&golden("rcu_tasks_only_7.3.log")).clone();
+    assert_eq!(
+        (r.kind, r.cpu, r.reporting_cpu),
+        (Kind::RcuStall, None, Some(0))
+    );
+    assert_eq!(r.tasks, [85]);
+    assert_eq!((r.comm.as_deref(), r.pid), (Some("hog_rcu"), Some(85)));
+    // Past __schedule and the preemption from the timer interrupt.
+    assert_eq!(r.culprit.as_deref(), Some("hog_rcu::reader_loop"));
+    assert_eq!(r.title, "rcu stall in hog_rcu::reader_loop");
+    assert!(explain(std::slice::from_ref(&r))
+        .contains("a task preempted inside an RCU read-side section"));
+}
+
+#[test]
+fn powerpc_stuck_cpu_answers_the_ipi_in_the_same_report() {
+    let reports = golden("powerpc_ipi_hard_lockup.log");
+    let got: Vec<_> = reports
+        .iter()
+        .map(|r| (r.kind, r.cpu, r.reporting_cpu, r.pid, r.culprit.as_deref()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                Kind::HardLockup,
+                Some(9),
+                Some(10),
+                Some(2346),
+                Some("hog_irqsave_thread")
+            ),
+            (
+                Kind::HardLockup,
+                Some(5),
+                Some(4),
+                Some(2400),
+                Some("hog_old_thread")
+            ),
+        ]
+    );
+    assert!(reports.iter().all(|r| r.corrupted.is_none()));
+}
+
+#[test]
+fn printk_callers_keep_interleaved_cpus_apart() {
+    let console = read("printk_caller_interleaved.log");
+    let callers: Vec<Option<Caller>> = lines(&console).map(|l| l.caller).take(4).collect();
+    assert_eq!(
+        callers,
+        [
+            Some(Caller::Task(0)),
+            Some(Caller::Task(150)),
+            Some(Caller::Cpu(1)),
+            Some(Caller::Cpu(0))
+        ]
+    );
+    let reports = golden("printk_caller_interleaved.log");
+    let got: Vec<_> = reports
+        .iter()
+        .map(|r| {
+            (
+                r.cpu,
+                r.comm.as_deref(),
+                r.culprit.as_deref(),
+                r.stack.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                Some(1),
+                Some("hog_a"),
+                Some("hog_a::spin_loop"),
+                vec![
+                    "hog_a::worker".to_owned(),
+                    "kthread".into(),
+                    "ret_from_fork".into()
+                ]
+            ),
+            (
+                Some(0),
+                Some("hog_b"),
+                Some("hog_b::spin_loop"),
+                vec![
+                    "hog_b::worker".to_owned(),
+                    "kthread".into(),
+                    "ret_from_fork".into()
+                ]
+            ),
+        ]
+    );
+    assert!(reports.iter().all(|r| r.corrupted.is_none()));
+}
+
+#[test]
+fn task_names_with_spaces_colons_and_brackets() {
+    let reports = golden("task_names.log");
+    let got: Vec<_> = reports
+        .iter()
+        .map(|r| (r.kind, r.comm.as_deref(), r.pid, r.culprit.as_deref()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                Kind::SoftLockup,
+                Some("[my task:1]"),
+                Some(77),
+                Some("hog_user_loop")
+            ),
+            (
+                Kind::SoftLockup,
+                Some("kworker/0:1H"),
+                Some(12),
+                Some("hog_block_work")
+            ),
+            (
+                Kind::HungTask,
+                Some("a b:c"),
+                Some(123),
+                Some("hog_sleep_forever")
+            ),
+        ]
+    );
+}
+
+#[test]
+fn titles_do_not_change_with_cpus_pids_or_times() {
+    let one = parse(&read("run_6.12_shared_boot.log"));
+    let other = parse(
+        &String::from_utf8(read("run_6.12_shared_boot.log"))
+            .unwrap()
+            .replace("stuck for ", "stuck for 1")
+            .into_bytes(),
+    );
+    let titles = |rs: &[Report]| rs.iter().map(|r| r.title.clone()).collect::<Vec<_>>();
+    assert_eq!(titles(&one), titles(&other));
+    for r in one.iter().chain(&other) {
+        assert!(!r.title.bytes().any(|b| b.is_ascii_digit()), "{}", r.title);
+    }
+}
+
+#[test]
+fn explain_relates_one_bug_seen_by_four_detectors() {
+    let reports = golden("chain_one_bug_7.3.log");
+    let kinds: Vec<Kind> = reports.iter().map(|r| r.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            Kind::RcuStall,
+            Kind::SoftLockup,
+            Kind::WorkqueueLockup,
+            Kind::HungTask
+        ]
+    );
+    assert!(reports[..3].iter().all(|r| r.cpu == Some(1)));
+    assert!(reports[..2]
+        .iter()
+        .all(|r| r.culprit.as_deref() == Some("hog_lock::spin::busy_loop")));
+    let hung = &reports[3];
+    assert_eq!(
+        (
+            hung.blocker.as_deref(),
+            hung.blocker_pid,
+            hung.blocker_culprit.as_deref()
+        ),
+        (Some("hog_holder"), Some(122), Some("hog_lock::holder_main"))
+    );
+    let text = explain(&reports);
+    insta::assert_snapshot!("chain_one_bug_explained", text);
+    for needle in [
+        "How these reports relate.",
+        "RCU stall after rcupdate.rcu_cpu_stall_timeout (21 s",
+        "soft lockup after 2*watchdog_thresh",
+        "#1 RCU stall and #2 soft lockup on CPU 1 are one bug",
+        "#3 workqueue lockup is a victim of #2 soft lockup",
+        "#4 hung task is a victim of #2 soft lockup",
+        "(#2 soft lockup in this log)",
+        "workqueue.watchdog_thresh",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+    }
+}
+
+#[test]
+fn cut_off_reports_say_why() {
+    let report = |text: &str| -> Vec<(Kind, Option<String>, Option<String>)> {
+        parse(text.as_bytes())
+            .into_iter()
+            .map(|r| (r.kind, r.culprit, r.corrupted))
+            .collect()
+    };
+    let head = "[ 1.0] watchdog: BUG: soft lockup - CPU#1 stuck for 22s! [hog:99]\n\
+                [ 1.1] CPU: 1 UID: 0 PID: 99 Comm: hog Not tainted 6.12.117 #1\n\
+                [ 1.2] RIP: 0010:hog_loop+0x1/0x2 [hog]\n\
+                [ 1.3] Call Trace:\n\
+                [ 1.4]  <TASK>\n\
+                [ 1.5]  hog_thread+0x1/0x2 [hog]\n";
+    // The log ends inside <TASK>: the culprit is kept, the report says it is incomplete.
+    assert_eq!(
+        report(head),
+        [(
+            Kind::SoftLockup,
+            Some("hog_loop".into()),
+            Some("the log ends inside its call trace".into())
+        )]
+    );
+    // The same trace closed by </TASK> is whole.
+    assert_eq!(report(&format!("{head}[ 1.6]  </TASK>\n"))[0].2, None);
+    // Another report inside the trace.
+    let cut = format!("{head}[ 2.0] INFO: task hog_wait:5 blocked for more than 122 seconds.\n");
+    assert_eq!(
+        report(&cut)[0].2.as_deref(),
+        Some("its call trace is cut off by another report (line 7)")
+    );
+    // Another report before the trace: the RCU stall's CPU dump never came.
+    let before = "[ 1.0] rcu: INFO: rcu_preempt self-detected stall on CPU\n\
+                  [ 1.1] rcu: \t1-....: (5250 ticks this GP) idle=b6c4/1/0x4000000000000000\n\
+                  [ 1.2] watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [other:7]\n\
+                  [ 1.3] RIP: 0010:other_loop+0x1/0x2\n";
+    assert_eq!(
+        report(before),
+        [
+            (
+                Kind::RcuStall,
+                None,
+                Some(
+                    "another report (line 3) started inside its dump before its call trace".into()
+                )
+            ),
+            (Kind::SoftLockup, Some("other_loop".into()), None),
+        ]
+    );
+    // A dump that ends (here: a quiet stretch) without any trace.
+    let quiet = format!(
+        "[ 1.0] INFO: task hog_wait:5 blocked for more than 122 seconds.\n{}",
+        "[ 1.1] unrelated line\n".repeat(80)
+    );
+    assert_eq!(report(&quiet)[0].2.as_deref(), Some("no call trace"));
+}
+
+#[test]
+fn printk_caller_ids_are_read_and_removed() {
+    let got: Vec<_> =
+        lines(b"[    5.140900][    T1] a\n[ 12.3][    C1] b\n[ 1.0] [  T123] c\n[ 2.0] d\n")
+            .map(|l| (l.caller, l.text.into_owned()))
+            .collect();
+    assert_eq!(
+        got,
+        [
+            (Some(Caller::Task(1)), "a".to_owned()),
+            (Some(Caller::Cpu(1)), "b".to_owned()),
+            (Some(Caller::Task(123)), "c".to_owned()),
+            (None, "d".to_owned()),
+        ]
+    );
+}
+
+#[test]
+fn old_workqueue_and_rcu_detail_forms() {
+    // 4.x: `in-flight: PID:func` without ` for Ns`, a rescuer, a second worker after a comma;
+    // `active=1/256` of the pwq line; 3.x RCU listing a blocked task inline.
+    let console = b"[ 60.0] BUG: workqueue lockup - pool cpus=2 node=0 flags=0x0 nice=-20 stuck for 33s!\n\
+[ 60.1] Showing busy workqueues and worker pools:\n\
+[ 60.2] workqueue events_highpri: flags=0x10\n\
+[ 60.3]   pwq 5: cpus=2 node=0 flags=0x0 nice=-20 active=1/256\n\
+[ 60.4]     in-flight: 77(RESCUER):hog_old_work [hog], 78:other_work\n\
+[ 70.0] INFO: rcu_preempt detected stalls on CPUs/tasks: { P85} (detected by 0, t=6002 jiffies, g=123, c=122, q=7)\n";
+    let reports = parse(console);
+    assert_eq!(reports.len(), 2, "{reports:#?}");
+    let (wq, rcu) = (&reports[0], &reports[1]);
+    assert_eq!(
+        (
+            wq.kind,
+            wq.cpu,
+            wq.pid,
+            wq.culprit.as_deref(),
+            wq.module.as_deref()
+        ),
+        (
+            Kind::WorkqueueLockup,
+            Some(2),
+            Some(77),
+            Some("hog_old_work"),
+            Some("hog")
+        )
+    );
+    assert_eq!(
+        (rcu.kind, rcu.cpu, rcu.reporting_cpu, rcu.tasks.as_slice()),
+        (Kind::RcuStall, None, Some(0), &[85][..])
+    );
+}
+
+#[test]
+fn every_kind_explains_itself_from_its_table_entry() {
+    for kind in KINDS {
+        let mut r = Report::empty(kind, 1);
+        r.culprit = Some("hog_fn".into());
+        let text = explain(std::slice::from_ref(&r));
+        assert!(text.contains(&format!("#1 {}", kind.label())), "{text}");
+        assert!(text.contains("hog_fn"), "{kind}: {text}");
+        assert!(text.contains("Next:"), "{kind}: {text}");
+        let note = crate::live::live_note(&r);
+        assert!(!note.contains('{'), "{kind}: {note}");
+    }
 }

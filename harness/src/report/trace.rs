@@ -109,6 +109,12 @@ fn split_symbol(s: &str, offset_required: bool) -> Option<(Symbol, &str, &str)> 
     Some((symbol, &s[..name_len + off_len], rest))
 }
 
+/// Parses the function at the start of `text` as `%ps` prints it (`func` or `func [mod]`, an
+/// offset tolerated): a work function in a workqueue line.
+pub(crate) fn parse_symbol(text: &str) -> Option<Symbol> {
+    split_symbol(text.trim_start(), false).map(|(symbol, _, _)| symbol)
+}
+
 /// Skips `[<ffffffff810a0c25>]`, `[]`, `[ ]`, powerpc's `[c0000000fe5bfd80]` address groups;
 /// returns the first address and the rest. `None` if a bracket holds anything else.
 fn skip_addresses(mut s: &str) -> Option<(Option<&str>, &str)> {
@@ -433,6 +439,7 @@ const SLEEP: &[&str] = &[
     "rwsem_down_",
     "down_",
     "__down",
+    "___down",
     "percpu_down_",
     "percpu_rwsem_wait",
     "rt_mutex",
@@ -447,6 +454,10 @@ const SLEEP: &[&str] = &[
     "__lock_page",
     "msleep",
     "ssleep",
+    "do_nanosleep",
+    "hrtimer_nanosleep",
+    "schedule_hrtimeout",
+    "futex_wait",
     "usleep_range",
     "prepare_to_wait",
     "finish_wait",
@@ -468,6 +479,46 @@ pub(crate) fn is_plumbing(name: &str) -> bool {
 pub(crate) fn is_sleep(name: &str) -> bool {
     let base = base_name(name);
     base == "down" || SLEEP.iter().any(|p| base.starts_with(p))
+}
+
+/// Sleeping on a lock someone else holds: the slow paths of mutexes, rw-semaphores, semaphores
+/// and rt-mutexes. A hung task with one in its trace waits for the lock's owner.
+pub(crate) fn is_lock_sleep(name: &str) -> bool {
+    let n = base_name(name);
+    n == "down"
+        || [
+            "__mutex_lock",
+            "mutex_lock",
+            "rwsem_down_",
+            "down_read",
+            "down_write",
+            "down_interruptible",
+            "down_killable",
+            "down_timeout",
+            "__down",
+            "___down",
+            "percpu_down_",
+            "percpu_rwsem_wait",
+            "rt_mutex_slowlock",
+            "__rt_mutex_slowlock",
+            "rtlock_slowlock",
+        ]
+        .iter()
+        .any(|p| n.starts_with(p))
+}
+
+/// The scheduler's own frames at the top of a preempted or sleeping task's stack.
+pub(crate) fn is_scheduler(name: &str) -> bool {
+    let n = base_name(name);
+    [
+        "__schedule",
+        "schedule",
+        "preempt_schedule",
+        "__cond_resched",
+        "_cond_resched",
+    ]
+    .iter()
+    .any(|p| n.starts_with(p))
 }
 
 /// Spinning on a lock someone else holds: spinlock and rwlock slow paths, optimistic mutex
@@ -606,5 +657,17 @@ mod tests {
         assert!(is_sleep("schedule_timeout"));
         assert!(is_sleep("down"));
         assert!(!is_sleep("hog_wait::hog_thread"));
+        assert!(is_lock_sleep("__mutex_lock.constprop.0"));
+        assert!(is_lock_sleep("rwsem_down_write_slowpath"));
+        assert!(is_lock_sleep("down"));
+        assert!(!is_lock_sleep("wait_for_completion"));
+        assert!(!is_lock_sleep("download_firmware"));
+        assert!(is_scheduler("preempt_schedule_irq"));
+        assert!(!is_scheduler("hog_rcu::hog_thread"));
+        let s = parse_symbol("_RNvCs1234_6hog_wq9busy_work [hog_wq] for 31s").unwrap();
+        assert_eq!(
+            (s.name.as_str(), s.module.as_deref()),
+            ("hog_wq::busy_work", Some("hog_wq"))
+        );
     }
 }
