@@ -228,6 +228,9 @@ struct Draft {
     /// The first line's message, for the title.
     header: String,
     frames: Vec<(Frame, Context)>,
+    /// Unreliable (`?`) task frames seen and left out of `frames`: a trace was printed, even
+    /// when none of it can be trusted (a running task dumped from another CPU).
+    guessed_frames: usize,
     pc: Option<Symbol>,
     /// The culprit a line named (a workqueue hog's function, the stuck pool's work in flight).
     named: Option<Symbol>,
@@ -271,6 +274,7 @@ impl Draft {
                 String::new()
             },
             frames: Vec::new(),
+            guessed_frames: 0,
             pc: None,
             named: None,
             pool: None,
@@ -302,7 +306,10 @@ impl Draft {
 
     /// Something that says where the CPU or task was: registers or frames.
     fn has_trace(&self) -> bool {
-        !self.frames.is_empty() || self.pc.is_some() || self.report.rip.is_some()
+        !self.frames.is_empty()
+            || self.guessed_frames > 0
+            || self.pc.is_some()
+            || self.report.rip.is_some()
     }
 
     /// Culprit by the kind's [`CulpritFrom`] rule, victim, stack, corruption and title.
@@ -1060,6 +1067,7 @@ impl Parser {
                     draft.frames.push((frame, block.context));
                 }
                 Sink::Blocker if frame.reliable => draft.blocker_frames.push(frame),
+                Sink::Report => draft.guessed_frames += 1,
                 _ => {}
             }
             progressed = true;

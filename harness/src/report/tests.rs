@@ -48,6 +48,7 @@ const FIXTURES: &[&str] = &[
     "run_6.12_hardlockup_panic.log",
     "run_6.12_shared_boot.log",
     "run_6.12_softlockup_panic.log",
+    "run_6.12_rcu_tasks_running.log",
     "rust_closure_and_legacy.log",
     "seed000_ubuntu_4.4_soft_lockup.log",
     "seed000_xenserver_emerg_panic.log",
@@ -1455,4 +1456,19 @@ fn every_kind_explains_itself_from_its_table_entry() {
         let note = crate::live::live_note(&r);
         assert!(!note.contains('{'), "{kind}: {note}");
     }
+}
+
+/// A real 6.12 console (hog_rcu, resched=1): RCU waits for a reader that runs on another CPU,
+/// whose stack the detecting CPU can only guess (every frame `?`). The trace is there, so the
+/// report is not cut off; no frame is trusted for the culprit.
+#[test]
+fn rcu_stall_on_a_running_task_with_guessed_frames() {
+    let r = golden("run_6.12_rcu_tasks_running.log");
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0].kind, Kind::RcuStall);
+    assert_eq!(r[0].comm.as_deref(), Some("hog_rcu"));
+    assert_eq!(r[0].tasks, [64]);
+    assert_eq!(r[0].corrupted, None);
+    assert_eq!(r[0].culprit, None);
+    assert_eq!(r[0].title, "rcu stall (no culprit)");
 }
