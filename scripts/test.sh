@@ -39,7 +39,7 @@ for k in 6.12 7.3; do
   $hogs build --kernel $k --clippy
 done
 
-phase "boot check (virtme-ng, TCG): buddy hard lockup detector active, both kernels"
+phase "boot check (virtme-ng, TCG): lockup, RCU stall, hung task and workqueue detectors active, both kernels"
 $hogs boot-check --kernel 6.12
 $hogs boot-check --kernel 7.3
 
@@ -103,16 +103,17 @@ rc=$?
 set -e
 python3 scripts/expect_verdicts.py "$results/nmi_watchdog0.json" "$rc" irqsave-loop=FAIL nopreempt-loop=PASS
 
-phase "red check: RCU stall warnings and hung task reports switched off must fail their scenarios"
+phase "red check: RCU stall warnings, hung task reports and the workqueue watchdog switched off must fail their scenarios"
 set +e
-$hogs run rcu-stall-reader hung-task-mutex \
+$hogs run rcu-stall-reader hung-task-mutex workqueue-lockup \
   --append rcupdate.rcu_cpu_stall_suppress=1 --append sysctl.kernel.hung_task_warnings=0 \
-  --json "$results/detectors-off.json"
+  --append workqueue.watchdog_thresh=0 --json "$results/detectors-off.json"
 rc=$?
 set -e
 python3 scripts/expect_verdicts.py "$results/detectors-off.json" "$rc" \
   "rcu-stall-reader=FAIL~expected rcu_stall by hog_rcu, got none" \
-  "hung-task-mutex=FAIL~expected hung_task by hog_waiter naming /^hog_hung::/, got none"
+  "hung-task-mutex=FAIL~expected hung_task by hog_waiter naming /^hog_hung::/, got none" \
+  "workqueue-lockup=FAIL~expected workqueue_lockup on CPU 1 naming /^hog_wq::/, got none"
 
 phase "red check: a soft threshold smaller than the scenario declares must fail the window rule"
 set +e

@@ -12,7 +12,7 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::protocol::{self, BootFacts, Event};
-use crate::scenario::{Preempt, Rule};
+use crate::scenario::{Guest, Preempt, Rule};
 
 /// The hogs print this when their loop starts (`hog_busy: hogging CPU 1 ...`): the proof that
 /// a hog ran, and where.
@@ -159,8 +159,13 @@ fn run_step(step: &Step) -> Result<std::result::Result<(), String>> {
     tell(&Event::Loaded {
         scenario: scenario.clone(),
     })?;
-    let preempt = preempt_model().as_deref().and_then(Preempt::parse);
-    wait_until_decided(step, preempt, log.as_mut(), &mut undo)?;
+    let guest = Guest {
+        preempt: preempt_model().as_deref().and_then(Preempt::parse),
+        version: std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .ok()
+            .and_then(|r| crate::scenario::parse_version(r.trim())),
+    };
+    wait_until_decided(step, guest, log.as_mut(), &mut undo)?;
     match unload_module(&name, Duration::from_secs(30)) {
         Ok(()) => {
             tell(&Event::Unloaded {
@@ -188,7 +193,7 @@ const GRACE: Duration = Duration::from_secs(1);
 /// write is done), plus [`GRACE`].
 fn wait_until_decided(
     step: &Step,
-    preempt: Option<Preempt>,
+    guest: Guest,
     mut log: Option<&mut KernelLog>,
     undo: &mut Undo,
 ) -> Result<()> {
@@ -210,7 +215,7 @@ fn wait_until_decided(
         };
         log.read_new();
         let reports = crate::report::parse(&log.text);
-        if crate::judge::expectations_met(&step.expect, preempt, &reports) {
+        if crate::judge::expectations_met(&step.expect, guest, &reports) {
             std::thread::sleep(GRACE.min(deadline.saturating_duration_since(Instant::now())));
             return Ok(());
         }

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use crate::protocol::Event;
 use crate::record::{signal_name, BootRecord, Stamped};
 use crate::report::Report;
-use crate::scenario::{Preempt, Rule, Scenario};
+use crate::scenario::{Guest, Rule, Scenario};
 
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
@@ -121,8 +121,8 @@ pub fn judge_boot(scenarios: &[&Scenario], record: &BootRecord) -> Vec<Verdict> 
 
 /// Whether every `expect` rule that applies under `preempt` has its `min` reports: the guest's
 /// cue to end a scenario early. A scenario with no such rule (a control) is never done early.
-pub fn expectations_met(rules: &[Rule], preempt: Option<Preempt>, reports: &[Report]) -> bool {
-    let mut applicable = rules.iter().filter(|r| r.applies_to(preempt)).peekable();
+pub fn expectations_met(rules: &[Rule], guest: Guest, reports: &[Report]) -> bool {
+    let mut applicable = rules.iter().filter(|r| r.applies_to(guest)).peekable();
     applicable.peek().is_some()
         && applicable.all(|rule| reports.iter().filter(|r| rule.matches(r)).count() >= rule.min)
 }
@@ -416,7 +416,8 @@ fn judge_reports(
     reports: &[Report],
     f: &mut Findings,
 ) -> Vec<String> {
-    let preempt = record.preempt;
+    let guest = record.guest();
+    let preempt = guest.preempt;
     let model = preempt.map_or("unknown".to_owned(), |m| m.to_string());
     let mut expectations = Vec::new();
     for rule in &scenario.expect {
@@ -424,18 +425,33 @@ fn judge_reports(
             let names: Vec<String> = m.iter().map(|p| p.to_string()).collect();
             names.join("/")
         });
-        expectations.push(match (&models, rule.applies_to(preempt)) {
-            (None, _) => format!("expected: {rule}"),
-            (Some(m), true) => format!("expected under preempt={model} (rule for {m}): {rule}"),
+        let since = rule.since.map_or(String::new(), |(a, b)| {
+            let seen = guest
+                .version
+                .map_or("an unknown kernel".to_owned(), |(x, y)| format!("{x}.{y}"));
+            format!(" (rule for Linux {a}.{b} and later, this is {seen})")
+        });
+        expectations.push(match (&models, rule.applies_to(guest)) {
+            (None, true) => format!("expected{since}: {rule}"),
+            (None, false) => format!("not expected{since}: {rule}"),
+            (Some(m), true) => {
+                format!("expected under preempt={model} (rule for {m}){since}: {rule}")
+            }
             (Some(m), false) => {
-                format!("not expected under preempt={model} (rule only for {m}): {rule}")
+                format!("not expected under preempt={model} (rule only for {m}){since}: {rule}")
             }
         });
-        if !rule.applies_to(preempt) {
+        if !rule.applies_to(guest) {
             if preempt.is_none() && rule.preempt.is_some() {
                 f.add(
                     Outcome::Fail,
                     format!("cannot judge `{rule}`: the guest's preemption model is unknown"),
+                );
+            }
+            if guest.version.is_none() && rule.since.is_some() {
+                f.add(
+                    Outcome::Fail,
+                    format!("cannot judge `{rule}`: the guest's kernel version is unknown"),
                 );
             }
             continue;
@@ -463,7 +479,7 @@ fn judge_reports(
             );
         }
     }
-    for rule in scenario.allow.iter().filter(|r| r.applies_to(preempt)) {
+    for rule in scenario.allow.iter().filter(|r| r.applies_to(guest)) {
         let n = reports.iter().filter(|r| rule.matches(r)).count();
         if let Some(max) = rule.max.filter(|&max| n > max) {
             f.add(
@@ -477,7 +493,7 @@ fn judge_reports(
         if let Some(rule) = scenario
             .forbid
             .iter()
-            .find(|r| r.applies_to(preempt) && r.matches(report))
+            .find(|r| r.applies_to(guest) && r.matches(report))
         {
             f.add(
                 Outcome::Fail,
@@ -492,7 +508,7 @@ fn judge_reports(
             .expect
             .iter()
             .chain(&scenario.allow)
-            .any(|r| r.applies_to(preempt) && r.matches(report));
+            .any(|r| r.applies_to(guest) && r.matches(report));
         if !accounted {
             f.add(
                 Outcome::Fail,
@@ -842,7 +858,10 @@ culprit = "^hog_busy::"
             "{BUSY}\n[[expect]]\nkind = \"soft_lockup\"\ncpu = 0\n"
         ));
         let reports = |text: &str| crate::report::parse(text.as_bytes());
-        let voluntary = Some(Preempt::Voluntary);
+        let voluntary = Guest {
+            preempt: Some(crate::scenario::Preempt::Voluntary),
+            version: Some((6, 12)),
+        };
         assert!(!expectations_met(&pair.expect, voluntary, &reports(SOFT)));
         assert!(expectations_met(
             &pair.expect,

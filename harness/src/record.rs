@@ -74,6 +74,8 @@ pub struct BootRecord {
     pub hog_starts: Vec<HogStart>,
     /// The preemption model: the guest's debugfs, else what the console says.
     pub preempt: Option<Preempt>,
+    /// `(major, minor)` from the console's `Linux version X.Y...` line.
+    pub version: Option<(u32, u32)>,
     pub ending: Ending,
     /// The console's last lines, for reasons that need context.
     pub tail: Vec<String>,
@@ -111,6 +113,7 @@ pub fn read(console: &[u8], ending: Ending) -> BootRecord {
         reports: report::parse(console),
         hog_starts: Vec::new(),
         preempt: None,
+        version: None,
         ending,
         tail: Vec::new(),
         silent: console.iter().all(u8::is_ascii_whitespace),
@@ -145,6 +148,8 @@ pub fn read(console: &[u8], ending: Ending) -> BootRecord {
         }
     }
     record.tail = tail.into();
+    record.version = report::lines(console)
+        .find_map(|l| crate::scenario::parse_version(l.text.strip_prefix("Linux version ")?));
     let said = record.events.iter().find_map(|e| match &e.event {
         Event::Ready { preempt } => preempt.as_deref().and_then(Preempt::parse),
         _ => None,
@@ -173,6 +178,14 @@ fn hog_start(text: &str) -> Option<HogStart> {
 
 impl BootRecord {
     /// The guest step started.
+    /// What the rules that depend on the kernel need to know of it.
+    pub fn guest(&self) -> crate::scenario::Guest {
+        crate::scenario::Guest {
+            preempt: self.preempt,
+            version: self.version,
+        }
+    }
+
     pub fn ready(&self) -> bool {
         self.events
             .iter()

@@ -108,6 +108,9 @@ pub struct Rule {
     pub culprit: Option<Regex>,
     /// Whether the report must (or must not) be a victim spinning on a lock.
     pub victim: Option<bool>,
+    /// The task the kernel names as holding the lock a hung task waits for
+    /// (`CONFIG_DETECT_HUNG_TASK_BLOCKER`: `... is blocked on a mutex likely owned by task X`).
+    pub blocker: Option<String>,
     /// Whether the report must (or must not) end in a panic.
     pub panic: Option<bool>,
     /// The report must carry the NMI backtraces of (at least) these other CPUs: an all-CPU
@@ -123,6 +126,10 @@ pub struct Rule {
     pub max: Option<usize>,
     /// The rule applies only when the guest runs one of these preemption models.
     pub preempt: Option<Vec<Preempt>>,
+    /// The rule applies only to kernels of this version or later (`"6.16"`): for what older
+    /// kernels do not print at all.
+    #[serde(default, with = "version_opt")]
+    pub since: Option<(u32, u32)>,
     /// Why this rule exists: shown with a failure, read by learners.
     pub why: Option<String>,
 }
@@ -166,6 +173,10 @@ impl Rule {
                 .as_ref()
                 .is_none_or(|re| report.culprit.as_deref().is_some_and(|c| re.is_match(c)))
             && self.victim.is_none_or(|v| report.victim == v)
+            && self
+                .blocker
+                .as_ref()
+                .is_none_or(|b| report.blocker.as_deref() == Some(b))
             && self.panic.is_none_or(|p| report.panic == p)
             && self
                 .backtraces
@@ -173,13 +184,58 @@ impl Rule {
                 .is_none_or(|cpus| cpus.iter().all(|c| report.backtraces.contains(c)))
     }
 
-    pub fn applies_to(&self, preempt: Option<Preempt>) -> bool {
-        match (&self.preempt, preempt) {
+    pub fn applies_to(&self, guest: Guest) -> bool {
+        let model = match (&self.preempt, guest.preempt) {
             (None, _) => true,
             (Some(models), Some(model)) => models.contains(&model),
             // A model-specific rule cannot be judged when the model is unknown; the judge says so.
             (Some(_), None) => false,
+        };
+        let version = match (self.since, guest.version) {
+            (None, _) => true,
+            (Some(since), Some(version)) => version >= since,
+            (Some(_), None) => false,
+        };
+        model && version
+    }
+}
+
+/// What a boot showed of its kernel that rules can depend on.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Guest {
+    pub preempt: Option<Preempt>,
+    /// `(major, minor)` of the running kernel.
+    pub version: Option<(u32, u32)>,
+}
+
+/// `(major, minor)` of a kernel release such as `7.3.4-rc1`.
+pub fn parse_version(release: &str) -> Option<(u32, u32)> {
+    let mut parts = release.split(|c: char| !c.is_ascii_digit());
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
+mod version_opt {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<(u32, u32)>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some((a, b)) => s.serialize_some(&format!("{a}.{b}")),
+            None => s.serialize_none(),
         }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<(u32, u32)>, D::Error> {
+        let Some(text) = Option::<String>::deserialize(d)? else {
+            return Ok(None);
+        };
+        super::parse_version(&text)
+            .filter(|_| text.split('.').count() == 2)
+            .map(Some)
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!("since = {text:?} is not a version like \"6.16\""))
+            })
     }
 }
 
@@ -195,6 +251,12 @@ impl fmt::Display for Rule {
         }
         if let Some(re) = &self.culprit {
             write!(f, " naming /{re}/")?;
+        }
+        if let Some(blocker) = &self.blocker {
+            write!(f, " blocked by {blocker}")?;
+        }
+        if let Some((a, b)) = self.since {
+            write!(f, " (Linux {a}.{b} and later)")?;
         }
         if self.victim == Some(true) {
             write!(f, " (victim)")?;
@@ -333,8 +395,10 @@ fn two() -> u32 {
     2
 }
 
-/// Every boot gets this, so the hard lockup detector runs in KVM and TCG guests alike.
-pub const BASE_CMDLINE: &[&str] = &["nmi_watchdog=1"];
+/// Every boot gets these: the hard lockup detector runs in KVM and TCG guests alike, and the
+/// CPU-intensive work item warning is off unless a scenario turns it on (under TCG the guest's
+/// own drivers trip it while booting: virtio's `control_work_handler` at 1 s).
+pub const BASE_CMDLINE: &[&str] = &["nmi_watchdog=1", "workqueue.cpu_intensive_warning_thresh=0"];
 
 impl Scenario {
     pub fn load(path: &Path) -> Result<Scenario> {
@@ -419,7 +483,7 @@ impl Scenario {
         for (i, set) in self.set.iter().enumerate() {
             set.validate(&at.to_string(), &format!("set[{i}]"), self.wait_secs())?;
         }
-        for kind in [Kind::RcuStall, Kind::HungTask] {
+        for kind in [Kind::RcuStall, Kind::HungTask, Kind::WorkqueueLockup] {
             let expected = self
                 .expect
                 .iter()
@@ -640,12 +704,20 @@ pub const HUNG_TASK_TIMEOUT: Setting = Setting {
     path: "/proc/sys/kernel/hung_task_timeout_secs",
 };
 
+/// The workqueue watchdog's threshold (seconds; 30 by default).
+pub const WQ_WATCHDOG_THRESH: Setting = Setting {
+    name: "workqueue.watchdog_thresh",
+    arg: "workqueue.watchdog_thresh=",
+    path: "/sys/module/workqueue/parameters/watchdog_thresh",
+};
+
 impl Setting {
     /// The setting that times reports of `kind`, besides `watchdog_thresh`.
     pub fn of(kind: Kind) -> Option<&'static Setting> {
         match kind {
             Kind::RcuStall => Some(&RCU_STALL_TIMEOUT),
             Kind::HungTask => Some(&HUNG_TASK_TIMEOUT),
+            Kind::WorkqueueLockup => Some(&WQ_WATCHDOG_THRESH),
             _ => None,
         }
     }
@@ -691,6 +763,10 @@ pub struct Window {
 /// - **Hung task** at `hung_task_timeout_secs` `t` (kernel/hung_task.c): khungtaskd looks every
 ///   `t` seconds; the first look after the task blocked only notes its switch count, the next
 ///   one reports it if it has not run since: **earliest** `t`, **latest** 2t + 0.5 s.
+/// - **Workqueue lockup** at `workqueue.watchdog_thresh` `t` (kernel/workqueue.c): the watchdog's
+///   timer fires every `t` seconds and reports a pool with pending work and no progress for more
+///   than `t`; the first firing after the pool stalled is at most `t` later and too early, the
+///   next one reports: **earliest** `t`, **latest** 2t + 0.5 s.
 pub fn detection_window(kind: Kind, t: f64) -> Option<Window> {
     let unit = (1u64 << 30) as f64 / 1e9;
     let sample = 2.0 * t / 5.0;
@@ -707,7 +783,7 @@ pub fn detection_window(kind: Kind, t: f64) -> Option<Window> {
             earliest: t - 0.25,
             latest: 1.5 * t + 1.0,
         }),
-        Kind::HungTask => Some(Window {
+        Kind::HungTask | Kind::WorkqueueLockup => Some(Window {
             earliest: t,
             latest: 2.0 * t + 0.5,
         }),
@@ -786,7 +862,14 @@ culprit = "^hog_busy::"
         let s = Scenario::parse(Path::new("expected/busy-loop.toml"), GOOD).unwrap();
         assert_eq!(s.name, "busy-loop");
         assert_eq!(s.param_string(), "cpu=1 secs=6");
-        assert_eq!(s.kernel_args(), ["nmi_watchdog=1", "watchdog_thresh=2"]);
+        assert_eq!(
+            s.kernel_args(),
+            [
+                "nmi_watchdog=1",
+                "workqueue.cpu_intensive_warning_thresh=0",
+                "watchdog_thresh=2"
+            ]
+        );
         let w = s.window().unwrap();
         assert_eq!(
             (
@@ -936,9 +1019,13 @@ culprit = "^hog_busy::"
             "preempt = [\"none\", \"voluntary\"]",
         );
         let s = Scenario::parse(Path::new("x.toml"), &text).unwrap();
-        assert!(s.expect[0].applies_to(Some(Preempt::Voluntary)));
-        assert!(!s.expect[0].applies_to(Some(Preempt::Full)));
-        assert!(!s.expect[0].applies_to(None));
+        let on = |preempt| Guest {
+            preempt,
+            version: None,
+        };
+        assert!(s.expect[0].applies_to(on(Some(Preempt::Voluntary))));
+        assert!(!s.expect[0].applies_to(on(Some(Preempt::Full))));
+        assert!(!s.expect[0].applies_to(on(None)));
     }
 
     #[test]
@@ -952,5 +1039,33 @@ culprit = "^hog_busy::"
             .unwrap_err()
             .to_string();
         assert!(err.contains("`busy-loop` is named twice"), "{err}");
+    }
+
+    #[test]
+    fn since_limits_a_rule_to_newer_kernels() {
+        let s = Scenario::parse(
+            Path::new("s.toml"),
+            &format!("{}\nsince = \"6.16\"\n", GOOD.trim_end()),
+        )
+        .unwrap();
+        let on = |version| Guest {
+            preempt: Some(Preempt::Voluntary),
+            version,
+        };
+        assert!(s.expect[0].applies_to(on(Some((7, 3)))));
+        assert!(s.expect[0].applies_to(on(Some((6, 16)))));
+        assert!(!s.expect[0].applies_to(on(Some((6, 12)))));
+        assert!(!s.expect[0].applies_to(on(None)));
+        let e = Scenario::parse(
+            Path::new("s.toml"),
+            &format!("{}\nsince = \"6\"\n", GOOD.trim_end()),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains(r#"since = "6" is not a version like "6.16""#),
+            "{e}"
+        );
+        assert_eq!(parse_version("7.3.4-rc1+"), Some((7, 3)));
     }
 }
