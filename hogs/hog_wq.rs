@@ -151,7 +151,7 @@ impl Item {
                 item.work.get(),
                 Some(run_work),
                 false,
-                c"hog_wq".as_ptr().cast(),
+                c"hog_wq".to_bytes_with_nul().as_ptr().cast(),
                 KEY.as_ptr(),
             )
         };

@@ -73,7 +73,7 @@ impl RawSpinLock {
             unsafe {
                 bindings::__raw_spin_lock_init(
                     self.0.get(),
-                    c"hog_lock".as_ptr().cast(),
+                    c"hog_lock".to_bytes_with_nul().as_ptr().cast(),
                     KEY.as_ptr(),
                     bindings::lockdep_wait_type_LD_WAIT_SPIN as _,
                 )
