@@ -5,8 +5,10 @@
 //! - `hog_holder` (bound to `cpu`) takes the module's mutex and keeps it for `secs` seconds,
 //!   spinning like `hog_polite`: it calls `cond_resched()` every round, so it never locks up its
 //!   CPU and is never "hung" itself (it keeps running), but it is the culprit;
-//! - `hog_waiter` waits until the holder has the mutex, then calls `mutex_lock()` too and
-//!   sleeps in `TASK_UNINTERRUPTIBLE` (state `D`) until the holder lets go: the victim.
+//! - `hog_waiter` (bound to the same CPU) waits until the holder has the mutex, then calls
+//!   `mutex_lock()` too and sleeps in `TASK_UNINTERRUPTIBLE` (state `D`) until the holder lets
+//!   go: the victim. Sharing the CPU matters: a waiter on another CPU would first spin on the
+//!   running owner (the mutex's optimistic spinning) instead of sleeping.
 //!
 //! The hung task detector (`khungtaskd`, kernel/hung_task.c) wakes every
 //! `kernel.hung_task_timeout_secs` seconds and reports a `D` task that has not been scheduled
@@ -149,7 +151,11 @@ impl kernel::Module for HogHung {
                 secs,
             },
         )?;
-        let waiter = thread::Thread::spawn(c"hog_waiter", None, Waiter { shared })?;
+        // On the holder's CPU: the waiter runs only while the holder is off the CPU, so
+        // mutex_lock() finds the owner not running and sleeps at once. Elsewhere it would first
+        // spin on the running owner (optimistic spinning, CONFIG_MUTEX_SPIN_ON_OWNER), in state
+        // R with preemption off, for as long as the owner keeps its CPU.
+        let waiter = thread::Thread::spawn(c"hog_waiter", cpu, Waiter { shared })?;
         Ok(Self {
             _holder: holder,
             _waiter: waiter,

@@ -66,7 +66,7 @@ mod spin;
 #[path = "common/thread.rs"]
 mod thread;
 
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::{bindings, prelude::*};
 
 compat::hog_module! {
@@ -100,6 +100,8 @@ static ALSO_LOCK: lock::RawSpinLock = lock::RawSpinLock::new();
 /// How many hog threads have reached the start line: with `also_cpu` both turn interrupts off
 /// only once both are there.
 static ARRIVED: AtomicU32 = AtomicU32::new(0);
+/// Set by a hog that gave up waiting, so the other one, arriving late, does not lock up alone.
+static ABORTED: AtomicBool = AtomicBool::new(false);
 
 /// How long a hog waits for the other one to arrive before it gives up, in nanoseconds.
 const RENDEZVOUS_NS: i64 = 10_000_000_000;
@@ -130,10 +132,11 @@ impl IrqSave {
         ARRIVED.fetch_add(1, Ordering::AcqRel);
         let start = spin::now_ns();
         while ARRIVED.load(Ordering::Acquire) < self.together {
-            if thread::should_stop() {
+            if thread::should_stop() || ABORTED.load(Ordering::Acquire) {
                 return false;
             }
             if spin::now_ns() - start > RENDEZVOUS_NS {
+                ABORTED.store(true, Ordering::Release);
                 pr_err!(
                     "the other hog thread did not start within {} s: not hogging\n",
                     RENDEZVOUS_NS / 1_000_000_000
@@ -142,7 +145,8 @@ impl IrqSave {
             }
             compat::cpu_relax();
         }
-        true
+        // Both arrived; one that timed out meanwhile is not coming.
+        !ABORTED.load(Ordering::Acquire)
     }
 }
 

@@ -25,7 +25,7 @@
 //! the stall names the CPU (`self-detected stall on CPU`), and the soft lockup detector
 //! reports the same hog later. Without preemptible RCU, `rcu_read_lock()` disables preemption
 //! (C's `__rcu_read_lock()` is then `preempt_disable()`); this hog does the same by holding a
-//! raw spinlock, and `cond_resched()` cannot schedule.
+//! raw spinlock, and refuses `resched=1`, since `cond_resched()` reports a quiescent state there.
 //!
 //! ```text
 //! insmod hog_rcu.ko secs=8 cpu=1
@@ -154,7 +154,14 @@ impl kernel::Module for HogRcu {
         guard::check_virtual_machine()?;
         let cpu = guard::cpu_param("cpu", cpu::get())?;
         #[cfg(not(CONFIG_PREEMPT_RCU))]
-        NO_PREEMPT.init();
+        {
+            // There, cond_resched() reports a quiescent state (rcu_all_qs()): no stall would come.
+            if resched::get() {
+                pr_err!("resched=1 without preemptible RCU: cond_resched() would end the stall; use resched=0\n");
+                return Err(EINVAL);
+            }
+            NO_PREEMPT.init();
+        }
         let reader = Reader {
             // A reader that schedules leaves the CPU to others, but it still holds up every
             // grace period, and memory that waits for one, for good: bounded like the others.

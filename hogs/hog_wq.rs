@@ -59,7 +59,6 @@ mod spin;
 #[path = "common/thread.rs"]
 mod thread;
 
-use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::{bindings, ffi::c_int, prelude::*, types::Opaque};
 
@@ -85,6 +84,8 @@ params::module_param!(
 
 /// Set when the module is being unloaded: spinning work items return, bursts stop requeueing.
 static STOP: AtomicBool = AtomicBool::new(false);
+/// How long the stalling item sleeps before it takes the CPU, in milliseconds.
+const LOADER_SETTLE_MS: u32 = 500;
 /// Bursts still to run.
 static BURSTS_LEFT: AtomicU32 = AtomicU32::new(0);
 /// Held by the stalling work item, to run with preemption off.
@@ -101,14 +102,25 @@ enum Job {
     Burst { ms: u32 },
 }
 
+impl Job {
+    /// The job's name, as its work function is named (`stall_work`...).
+    fn name(self) -> &'static str {
+        match self {
+            Job::Stall { .. } => "stall",
+            Job::Canary => "canary",
+            Job::Burst { .. } => "burst",
+        }
+    }
+}
+
 /// One of our work items: the kernel's `work_struct` first, so the work function can find the
-/// whole item from the pointer it is given.
+/// whole item from the pointer it is given. Dropping it cancels it and waits for it to return.
 ///
 /// # Invariants
 ///
-/// `work` was initialised with [`run_work`] as its function, and the item stays in its `KBox`
-/// (never moved) until its owner has cancelled it with `cancel_work_sync()`. `then`, when set,
-/// points to another item whose owner cancels it only after this one.
+/// `work` was initialised with [`Item::function`] of `job`, a work function of this file that
+/// takes its argument for the `work` field of an `Item`; the item stays in its `KBox` (never
+/// moved) until its `Drop` has cancelled it. `cpu` is below `nr_cpu_ids`.
 #[repr(C)]
 struct Item {
     /// The kernel's part; only ever touched through the workqueue API.
@@ -117,12 +129,13 @@ struct Item {
     job: Job,
     /// The CPU whose pool runs it.
     cpu: u32,
-    /// An item this one queues on its pool once it has taken the CPU (the stall's canary).
-    then: Option<NonNull<Item>>,
+    /// An item this one queues on its pool once it has taken the CPU (the stall's canary),
+    /// cancelled after this one (fields drop after `Drop::drop`).
+    then: Option<KBox<Item>>,
 }
 
 // SAFETY: The kernel's part is only used through the workqueue API, which may be called from any
-// task; `then` is only used to queue the item it points to, which may be done from any context.
+// task; the rest is read-only after `new`.
 unsafe impl Send for Item {}
 
 // SAFETY: As for `Send`: nothing in an `Item` is mutated through `&Item` but by the kernel's own
@@ -130,41 +143,56 @@ unsafe impl Send for Item {}
 unsafe impl Sync for Item {}
 
 impl Item {
-    /// Allocates and initialises a work item (not queued yet).
-    fn new(job: Job, cpu: u32, then: Option<&Item>) -> Result<KBox<Item>> {
+    /// Allocates and initialises a work item for `job` on `cpu`'s pool (not queued yet).
+    fn new(job: Job, cpu: u32, then: Option<KBox<Item>>) -> Result<KBox<Item>> {
+        // SAFETY: `nr_cpu_ids` is set during boot, before any module can be loaded, and only
+        // read afterwards.
+        if cpu >= unsafe { bindings::nr_cpu_ids } {
+            return Err(EINVAL);
+        }
         let item = KBox::new(
             Item {
                 work: Opaque::uninit(),
                 job,
                 cpu,
-                then: then.map(NonNull::from),
+                then,
             },
             GFP_KERNEL,
         )?;
         /// The lockdep class of our work items (C's `static struct lock_class_key __key`).
         static KEY: lock::LockClassKey = lock::LockClassKey::new();
         // SAFETY: `item.work` is valid for writes and not in use by the kernel yet; the name is
-        // a static string and the key a static object, as lockdep requires. `run_work` has the
-        // signature of `work_func_t`.
+        // a static string and the key a static object, as lockdep requires. The function has
+        // the signature of `work_func_t`.
         unsafe {
             bindings::init_work_with_key(
                 item.work.get(),
-                Some(run_work),
+                Some(Self::function(job)),
                 false,
                 c"hog_wq".to_bytes_with_nul().as_ptr().cast(),
                 KEY.as_ptr(),
             )
         };
-        // INVARIANT: initialised with `run_work`; the box is returned, never moved out of; the
-        // caller owns `then` and cancels it after this item (see `HogWq`).
+        // INVARIANT: initialised with the job's function; the box is returned and the item
+        // never moved out of it; `cpu` was checked above.
         Ok(item)
+    }
+
+    /// The work function of a job: one per job, so the kernel's reports (the CPU-intensive
+    /// count, a lockup's in-flight and pending lists) tell them apart by name.
+    fn function(job: Job) -> unsafe extern "C" fn(*mut bindings::work_struct) {
+        match job {
+            Job::Stall { .. } => stall_work,
+            Job::Canary => canary_work,
+            Job::Burst { .. } => burst_work,
+        }
     }
 
     /// Queues the item on its CPU's pool of the per-CPU system workqueue.
     fn queue(&self) {
-        // SAFETY: `system_percpu_wq` (an alias of `system_wq` on 6.12) is set up at boot and never
-        // freed; `self.work` is initialised (type invariant) and stays valid until its owner
-        // cancels it. `cpu` is a possible CPU (checked by `guard::cpu_param`).
+        // SAFETY: `system_percpu_wq` (6.12 and later; the per-CPU workqueue `system_wq` used to
+        // be) is allocated at boot and never freed; `self.work` is initialised and stays valid
+        // until `Drop` has cancelled it, and `cpu` is below `nr_cpu_ids` (type invariant).
         unsafe {
             bindings::queue_work_on(
                 self.cpu as c_int,
@@ -173,25 +201,65 @@ impl Item {
             )
         };
     }
+}
 
-    /// Cancels the item if queued and waits for it to return if running.
-    fn cancel(&self) {
+impl Drop for Item {
+    fn drop(&mut self) {
         // SAFETY: `self.work` is initialised (type invariant); `cancel_work_sync()` may sleep,
-        // which the module's exit path may.
+        // as a module's exit path and its init's error path may. It returns once the item is
+        // neither queued nor running, so the memory can go.
         unsafe { bindings::cancel_work_sync(self.work.get()) };
     }
 }
 
-/// The work function of every [`Item`].
+/// [`Job::Stall`]'s work function.
 ///
 /// # Safety
 ///
 /// `work` must be the `work` field of a live [`Item`] (the workqueue only calls it so: see the
 /// type invariant of [`Item`]).
-unsafe extern "C" fn run_work(work: *mut bindings::work_struct) {
+unsafe extern "C" fn stall_work(work: *mut bindings::work_struct) {
+    // SAFETY: This function's contract.
+    unsafe { run_work(work, "stall") }
+}
+
+/// [`Job::Canary`]'s work function.
+///
+/// # Safety
+///
+/// As for [`stall_work`].
+unsafe extern "C" fn canary_work(work: *mut bindings::work_struct) {
+    // SAFETY: This function's contract.
+    unsafe { run_work(work, "canary") }
+}
+
+/// [`Job::Burst`]'s work function.
+///
+/// # Safety
+///
+/// As for [`stall_work`].
+unsafe extern "C" fn burst_work(work: *mut bindings::work_struct) {
+    // SAFETY: This function's contract.
+    unsafe { run_work(work, "burst") }
+}
+
+/// What every work function does: the item's job, which must be the one `called_as` names.
+///
+/// The check also keeps the three work functions different code: identical ones would be
+/// merged into one address, and kallsyms would give all three the same name in reports.
+///
+/// # Safety
+///
+/// `work` must be the `work` field of a live [`Item`].
+#[inline(always)]
+unsafe fn run_work(work: *mut bindings::work_struct, called_as: &str) {
     // SAFETY: `work` is the first field of a `#[repr(C)]` `Item` (this function's contract),
-    // which lives until `cancel_work_sync()` has returned, so after this function.
+    // which lives until its `Drop` has cancelled it, so after this function returns.
     let item = unsafe { &*work.cast::<Item>() };
+    if item.job.name() != called_as {
+        pr_err!("{} work function called for a {} item\n", called_as, item.job.name());
+        return;
+    }
     // Insmod is still loading the module when the item first runs: with preemption off on the
     // CPU insmod may run on, it would wait for the whole spin. Sleeping here lets the pool run
     // other items meanwhile, which is why the canary is queued only once the CPU is held.
@@ -208,11 +276,15 @@ unsafe extern "C" fn run_work(work: *mut bindings::work_struct) {
     };
     match item.job {
         Job::Stall { secs } => {
+            // The loader has just queued its own deferred work (`do_free_init()`, which waits
+            // for an RCU grace period) on the CPU insmod ran on, maybe this one. Caught behind
+            // the hog it would be a second work item in flight on the stuck pool, and which of
+            // the two a lockup report names first is a matter of chance: let it finish first.
+            // SAFETY: `msleep()` may be called from any sleepable context, as a work item is.
+            unsafe { bindings::msleep(LOADER_SETTLE_MS) };
             let held = NO_PREEMPT.lock();
-            if let Some(canary) = item.then {
-                // SAFETY: By the type invariant the owner cancels the canary only after this
-                // item, so it is alive while this runs.
-                unsafe { canary.as_ref() }.queue();
+            if let Some(canary) = &item.then {
+                canary.queue();
             }
             spin::hog(
                 held,
@@ -249,13 +321,11 @@ unsafe extern "C" fn run_work(work: *mut bindings::work_struct) {
     }
 }
 
-/// The loaded module: owns the work items, cancelled (and waited for) when it is unloaded: the
-/// hog first, as it may queue the canary.
+/// The loaded module: owns the work items (the hog, which owns its canary); dropping them
+/// cancels them, the hog first.
 struct HogWq {
     /// The item that spins (stall mode) or bursts.
-    hog: KBox<Item>,
-    /// The canary queued behind it (stall mode).
-    canary: Option<KBox<Item>>,
+    _hog: KBox<Item>,
 }
 
 impl kernel::Module for HogWq {
@@ -267,39 +337,31 @@ impl kernel::Module for HogWq {
         };
         NO_PREEMPT.init();
         let (bursts, ms) = (burst::get(), burst_ms::get());
-        let this = if bursts == 0 {
+        let hog = if bursts == 0 {
             let secs = guard::secs_param(secs::get(), false)?;
             if secs == 0 {
                 pr_err!("secs=0: a work item cannot be stopped from outside once it runs\n");
                 return Err(EINVAL);
             }
             let canary = Item::new(Job::Canary, cpu, None)?;
-            let hog = Item::new(Job::Stall { secs }, cpu, Some(&canary))?;
-            hog.queue();
-            HogWq {
-                hog,
-                canary: Some(canary),
-            }
+            Item::new(Job::Stall { secs }, cpu, Some(canary))?
         } else {
             if bursts > 64 || !(1..=1000).contains(&ms) {
                 pr_err!("burst={} burst_ms={}: at most 64 bursts of 1-1000 ms\n", bursts, ms);
                 return Err(EINVAL);
             }
             BURSTS_LEFT.store(bursts, Ordering::Release);
-            let hog = Item::new(Job::Burst { ms }, cpu, None)?;
-            hog.queue();
-            HogWq { hog, canary: None }
+            Item::new(Job::Burst { ms }, cpu, None)?
         };
-        Ok(this)
+        hog.queue();
+        Ok(HogWq { _hog: hog })
     }
 }
 
 impl Drop for HogWq {
     fn drop(&mut self) {
+        // The spin returns within a round, and a burst does not queue itself again; then the
+        // items' own `Drop` cancels them.
         STOP.store(true, Ordering::Release);
-        self.hog.cancel();
-        if let Some(canary) = &self.canary {
-            canary.cancel();
-        }
     }
 }

@@ -113,7 +113,7 @@ set -e
 python3 scripts/expect_verdicts.py "$results/detectors-off.json" "$rc" \
   "rcu-stall-reader=FAIL~expected rcu_stall by hog_rcu, got none" \
   "hung-task-mutex=FAIL~expected hung_task by hog_waiter naming /^hog_hung::/, got none" \
-  "workqueue-lockup=FAIL~expected workqueue_lockup on CPU 1 naming /^hog_wq::/, got none"
+  "workqueue-lockup=FAIL~expected workqueue_lockup on CPU 1 naming /^hog_wq::stall_work$/, got none"
 
 phase "red check: a soft threshold smaller than the scenario declares must fail the window rule"
 set +e

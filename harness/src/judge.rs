@@ -359,11 +359,12 @@ fn judge_scenario(scenario: &Scenario, record: &BootRecord, begin: &Stamped) -> 
     }
     let first_kind = reports.iter().find(|r| expected(r)).map(|r| r.kind);
     let windows = scenario.windows();
-    let latency_window = windows
-        .iter()
-        .find(|w| Some(w.kind) == first_kind)
-        .or(windows.first())
-        .map(|w| w.window);
+    // The window of the kind that came first; before any came, of the first kind expected.
+    let latency_window = match first_kind {
+        Some(kind) => windows.iter().find(|w| w.kind == kind),
+        None => windows.first(),
+    }
+    .map(|w| w.window);
     let last = end.min(record.lines.len());
     Verdict {
         latency_window,

@@ -80,7 +80,8 @@ const BOOT_OVERHEAD_SECS: f64 = 12.0;
 /// reports are in (about its latency bound, plus the guest's grace), a control runs its full time.
 pub fn expected_secs(s: &Scenario) -> f64 {
     let ends_early = !s.expect.is_empty() && s.expect.iter().all(|r| r.preempt.is_none());
-    let run = match s.latency_bound() {
+    let latest = s.windows().iter().map(|w| w.window.latest).reduce(f64::max);
+    let run = match latest {
         Some(bound) if ends_early => bound + 1.0,
         _ => s.wait_secs() as f64,
     };

@@ -499,6 +499,11 @@ impl Scenario {
                 }
             }
         }
+        if let Some(t) = self.setting(&RCU_STALL_TIMEOUT) {
+            if !(3.0..=300.0).contains(&t) {
+                bail!("{at}: rcu_cpu_stall_timeout = {t}: the kernel takes 3 to 300 s (it raises lower values to 3)");
+            }
+        }
         if self.order.len() == 1 {
             bail!("{at}: order names one kind: name two or more, or leave it out");
         }

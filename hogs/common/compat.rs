@@ -89,8 +89,11 @@ pub(crate) fn cpu_relax() {
 #[inline]
 pub(crate) fn cond_resched() {
     #[cfg(any(not(CONFIG_PREEMPTION), CONFIG_PREEMPT_DYNAMIC))]
-    // SAFETY: `__cond_resched()` may be called from any sleepable context; the hogs call it from
-    // their own kthread, with no lock held and interrupts enabled.
+    // SAFETY: `__cond_resched()` has no precondition: it schedules only when the preemption
+    // count is zero (`should_resched(0)`), so called with preemption or interrupts off (a
+    // spinlock held) it returns without scheduling. The hogs call it from kthreads, at most with
+    // a sleeping lock (a mutex) or a preemptible RCU read-side section held, where scheduling
+    // is allowed.
     unsafe {
         bindings::__cond_resched()
     };

@@ -120,8 +120,8 @@ impl<T: ThreadBody> Drop for Thread<T> {
 ///
 /// Must be called from one of the hogs' threads (a kthread).
 pub(crate) fn should_stop() -> bool {
-    // SAFETY: The hogs call this only from their own kthreads, as `kthread_should_stop()`
-    // requires.
+    // SAFETY: `kthread_should_stop()` requires a kthread: the hogs call this from their own
+    // kthreads, and `hog_wq` from a work item, whose kworker is a kthread too.
     unsafe { bindings::kthread_should_stop() }
 }
 
