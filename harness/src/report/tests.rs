@@ -46,6 +46,7 @@ const FIXTURES: &[&str] = &[
     "run_6.12_all_cpu_backtrace.log",
     "run_6.12_contention_pair.log",
     "run_6.12_hardlockup_panic.log",
+    "run_6.12_nmi_in_clock_read.log",
     "run_6.12_rcu_tasks_running.log",
     "run_6.12_shared_boot.log",
     "run_6.12_softlockup_panic.log",
@@ -1471,4 +1472,20 @@ fn rcu_stall_on_a_running_task_with_guessed_frames() {
     assert_eq!(r[0].corrupted, None);
     assert_eq!(r[0].culprit, None);
     assert_eq!(r[0].title, "rcu stall (no culprit)");
+}
+
+/// A real 6.12 console from a stability run: the buddy detector's NMI landed while the hog's
+/// busy loop was reading the clock (`RIP: read_tsc`, under `ktime_get`). The clock is not the
+/// culprit; the loop that reads it is.
+#[test]
+fn an_nmi_in_the_clock_read_names_the_loop() {
+    let r = golden("run_6.12_nmi_in_clock_read.log");
+    let hard: Vec<&Report> = r.iter().filter(|r| r.kind == Kind::HardLockup).collect();
+    assert_eq!(hard.len(), 1);
+    assert_eq!(hard[0].cpu, Some(1));
+    assert!(hard[0].rip.as_deref().unwrap().starts_with("read_tsc"));
+    assert_eq!(
+        hard[0].culprit.as_deref(),
+        Some("hog_irqsave::spin::busy_loop")
+    );
 }

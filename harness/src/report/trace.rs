@@ -321,6 +321,15 @@ const PLUMBING: &[&str] = &[
     "x86_pmu_handle_irq",
     "arch_trigger_cpumask_backtrace",
     "trigger_",
+    // reading the clock: a loop that looks at the time is where the CPU spins, not the clock
+    // (an NMI landed in read_tsc under ktime_get of a hog's busy loop, a real 6.12 report)
+    "ktime_get",
+    "read_tsc",
+    "native_sched_clock",
+    "sched_clock",
+    "local_clock",
+    "kvm_clock_",
+    "pvclock_clocksource_read",
     // printing the report
     "show_",
     "__show_regs",
