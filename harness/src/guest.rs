@@ -186,7 +186,7 @@ fn run_step(step: &Step) -> Result<std::result::Result<(), String>> {
 
 /// How long the hog keeps running once its expectations are met: the report's dump and the
 /// reports that come with it (another CPU's, a late soft lockup) finish printing.
-const GRACE: Duration = Duration::from_secs(1);
+const GRACE: Duration = Duration::from_millis(500);
 
 /// Waits `wait_secs`, doing the step's timed writes on time, or less: until every expectation
 /// of the step that applies to the preemption model is met in the kernel log (and every timed

@@ -304,7 +304,8 @@ pub struct Scenario {
     /// The module must refuse to load with an error containing this text (e.g. the bare-metal
     /// safety check's "Operation not permitted"); loading, or failing otherwise, fails the scenario.
     pub load_error: Option<String>,
-    /// Seconds the guest waits after loading before unloading (defaults to the hog's `secs` + 2).
+    /// Seconds the guest waits after loading before unloading (defaults to the hog's `secs` + 1:
+    /// a report the release sets off, such as a late soft lockup, comes within milliseconds).
     pub wait: Option<u64>,
     #[serde(default)]
     pub expect: Vec<Rule>,
@@ -565,7 +566,7 @@ impl Scenario {
 
     /// Seconds between loading the module and unloading it.
     pub fn wait_secs(&self) -> u64 {
-        self.wait.unwrap_or(self.hog_secs() + 2)
+        self.wait.unwrap_or(self.hog_secs() + 1)
     }
 
     /// `insmod` parameter string.
