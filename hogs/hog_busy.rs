@@ -65,12 +65,13 @@ struct Busy {
 }
 
 impl thread::ThreadBody for Busy {
-    fn run(&self) {
+    fn run(&self, kthread: &thread::Kthread) {
         // Nothing held: preemption stays on.
         spin::hog(
             (),
             self.secs,
             spin::Manners::default(),
+            kthread,
             format_args!("without scheduling (preemptible busy loop)"),
         );
     }

@@ -87,7 +87,7 @@ struct Holder {
 }
 
 impl thread::ThreadBody for Holder {
-    fn run(&self) {
+    fn run(&self, kthread: &thread::Kthread) {
         let guard = self.shared.mutex.lock();
         self.shared.held.store(true, Ordering::Release);
         let manners = spin::Manners {
@@ -98,6 +98,7 @@ impl thread::ThreadBody for Holder {
             guard,
             self.secs,
             manners,
+            kthread,
             format_args!(
                 "holding a mutex, calling cond_resched() every round: hog_waiter blocks on it in D state"
             ),
@@ -112,8 +113,8 @@ struct Waiter {
 }
 
 impl thread::ThreadBody for Waiter {
-    fn run(&self) {
-        if !thread::sleep_until(|| self.shared.held.load(Ordering::Acquire)) {
+    fn run(&self, kthread: &thread::Kthread) {
+        if !kthread.sleep_until(|| self.shared.held.load(Ordering::Acquire)) {
             return;
         }
         // Blocks (state D) until the holder lets go, then lets go at once.

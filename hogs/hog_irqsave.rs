@@ -128,11 +128,11 @@ impl IrqSave {
     /// hog is done (seen once under load: the two CPUs took turns instead of locking up
     /// together). `ktime_get()` reads the clock source itself, so this wait does not depend on
     /// jiffies.
-    fn rendezvous(&self) -> bool {
+    fn rendezvous(&self, kthread: &thread::Kthread) -> bool {
         ARRIVED.fetch_add(1, Ordering::AcqRel);
         let start = spin::now_ns();
         while ARRIVED.load(Ordering::Acquire) < self.together {
-            if thread::should_stop() || ABORTED.load(Ordering::Acquire) {
+            if kthread.should_stop() || ABORTED.load(Ordering::Acquire) {
                 return false;
             }
             if spin::now_ns() - start > RENDEZVOUS_NS {
@@ -151,8 +151,8 @@ impl IrqSave {
 }
 
 impl thread::ThreadBody for IrqSave {
-    fn run(&self) {
-        if !self.rendezvous() {
+    fn run(&self, kthread: &thread::Kthread) {
+        if !self.rendezvous(kthread) {
             return;
         }
         let guard = self.lock.lock_irqsave();
@@ -173,6 +173,7 @@ impl thread::ThreadBody for IrqSave {
             guard,
             self.secs,
             manners,
+            kthread,
             format_args!("with interrupts disabled (spin_lock_irqsave){touching}"),
         );
     }
@@ -204,8 +205,12 @@ impl kernel::Module for HogIrqSave {
             pr_err!("also_cpu needs cpu set to another CPU\n");
             return Err(EINVAL);
         }
-        LOCK.init();
-        ALSO_LOCK.init();
+        // SAFETY: The module's `init` runs once and has started no thread yet: nothing holds or
+        // takes the locks.
+        unsafe {
+            LOCK.init();
+            ALSO_LOCK.init();
+        }
         let hog = |lock| IrqSave {
             lock,
             secs,

@@ -69,11 +69,12 @@ struct Isolated {
 }
 
 impl thread::ThreadBody for Isolated {
-    fn run(&self) {
+    fn run(&self, kthread: &thread::Kthread) {
         spin::hog(
             NO_PREEMPT.lock(),
             self.secs,
             spin::Manners::default(),
+            kthread,
             format_args!("on an isolated CPU with preemption disabled (raw spinlock held)"),
         );
     }
@@ -93,7 +94,11 @@ impl kernel::Module for HogIsolated {
             return Err(EINVAL);
         };
         let secs = guard::secs_param(secs::get(), false)?;
-        NO_PREEMPT.init();
+        // SAFETY: The module's `init` runs once and has started no thread yet: nothing holds or
+        // takes the lock.
+        unsafe {
+            NO_PREEMPT.init();
+        }
         let thread = thread::Thread::spawn(c"hog_isolated", Some(cpu), Isolated { secs })?;
         Ok(Self { _thread: thread })
     }

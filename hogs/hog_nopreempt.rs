@@ -91,7 +91,7 @@ struct NoPreempt {
 }
 
 impl thread::ThreadBody for NoPreempt {
-    fn run(&self) {
+    fn run(&self, kthread: &thread::Kthread) {
         let manners = spin::Manners {
             touch_watchdog: self.touch_watchdog,
             ..spin::Manners::default()
@@ -106,7 +106,7 @@ impl thread::ThreadBody for NoPreempt {
                 // Give the CPU back for `rest` seconds, so that what needs it (a sysctl that
                 // reconfigures the watchdog on every CPU) can run between the rounds.
                 let until = spin::now_ns() + i64::from(self.rest) * 1_000_000_000;
-                if !thread::sleep_until(|| spin::now_ns() >= until) {
+                if !kthread.sleep_until(|| spin::now_ns() >= until) {
                     return;
                 }
             }
@@ -114,9 +114,10 @@ impl thread::ThreadBody for NoPreempt {
                 NO_PREEMPT.lock(),
                 self.secs,
                 manners,
+                kthread,
                 format_args!("with preemption disabled (raw spinlock held){touching}"),
             );
-            if thread::should_stop() {
+            if kthread.should_stop() {
                 return;
             }
         }
@@ -138,7 +139,11 @@ impl kernel::Module for HogNoPreempt {
             pr_err!("rounds={}: must be 1 to 10\n", rounds);
             return Err(EINVAL);
         }
-        NO_PREEMPT.init();
+        // SAFETY: The module's `init` runs once and has started no thread yet: nothing holds or
+        // takes the lock.
+        unsafe {
+            NO_PREEMPT.init();
+        }
         let hog = NoPreempt {
             secs: guard::secs_param(secs::get(), false)?,
             touch_watchdog: touch_watchdog::get(),

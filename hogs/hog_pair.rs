@@ -84,7 +84,7 @@ struct Holder {
 }
 
 impl thread::ThreadBody for Holder {
-    fn run(&self) {
+    fn run(&self, kthread: &thread::Kthread) {
         let guard = LOCK.lock();
         let cpu = compat::current_cpu();
         HOLDER_CPU.store(cpu, Ordering::Relaxed);
@@ -93,6 +93,7 @@ impl thread::ThreadBody for Holder {
             guard,
             self.secs,
             spin::Manners::default(),
+            kthread,
             format_args!("holding the shared spinlock (holder, preemption disabled)"),
         );
     }
@@ -102,9 +103,9 @@ impl thread::ThreadBody for Holder {
 struct Waiter;
 
 impl thread::ThreadBody for Waiter {
-    fn run(&self) {
+    fn run(&self, kthread: &thread::Kthread) {
         // Sleep until the holder has the lock, so that the waiter is the one that spins.
-        if !thread::sleep_until(|| HELD.load(Ordering::Acquire)) {
+        if !kthread.sleep_until(|| HELD.load(Ordering::Acquire)) {
             return;
         }
 
@@ -150,13 +151,17 @@ impl kernel::Module for HogPair {
         if holder_cpu == waiter_cpu {
             pr_err!(
                 "cpu={} and waiter_cpu={}: the holder and the waiter need two different CPUs\n",
-                holder_cpu,
-                waiter_cpu
+                holder_cpu.as_u32(),
+                waiter_cpu.as_u32()
             );
             return Err(EINVAL);
         }
 
-        LOCK.init();
+        // SAFETY: The module's `init` runs once and has started no thread yet: nothing holds or
+        // takes the lock.
+        unsafe {
+            LOCK.init();
+        }
         let holder = thread::Thread::spawn(
             c"hog_holder",
             Some(holder_cpu),

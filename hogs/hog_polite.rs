@@ -86,7 +86,7 @@ fn provoke_warning() {
 }
 
 impl thread::ThreadBody for Polite {
-    fn run(&self) {
+    fn run(&self, kthread: &thread::Kthread) {
         if self.warn {
             provoke_warning();
         }
@@ -99,6 +99,7 @@ impl thread::ThreadBody for Polite {
             (),
             self.secs,
             manners,
+            kthread,
             format_args!(
                 "but calling cond_resched(){} every round (negative control, must not be reported)",
                 if self.touch_watchdog {

@@ -118,7 +118,7 @@ struct Reader {
 }
 
 impl thread::ThreadBody for Reader {
-    fn run(&self) {
+    fn run(&self, kthread: &thread::Kthread) {
         #[cfg(CONFIG_PREEMPT_RCU)]
         let reader = RcuReadLock::new();
         #[cfg(not(CONFIG_PREEMPT_RCU))]
@@ -131,6 +131,7 @@ impl thread::ThreadBody for Reader {
             reader,
             self.secs,
             manners,
+            kthread,
             format_args!(
                 "inside rcu_read_lock(){}",
                 if self.resched {
@@ -160,7 +161,11 @@ impl kernel::Module for HogRcu {
                 pr_err!("resched=1 without preemptible RCU: cond_resched() would end the stall; use resched=0\n");
                 return Err(EINVAL);
             }
-            NO_PREEMPT.init();
+            // SAFETY: The module's `init` runs once and has started no thread yet: nothing holds or
+            // takes the lock.
+            unsafe {
+                NO_PREEMPT.init();
+            }
         }
         let reader = Reader {
             // A reader that schedules leaves the CPU to others, but it still holds up every

@@ -53,8 +53,8 @@ mod lock;
 mod params;
 #[path = "common/spin.rs"]
 mod spin;
-// The busy loop asks `kthread_should_stop()` (a kworker is a kthread too); hog_wq starts no
-// thread of its own.
+// The busy loop asks `kthread_should_stop()` through a `thread::Kthread` (a kworker is a
+// kthread too); hog_wq starts no thread of its own.
 #[allow(dead_code)]
 #[path = "common/thread.rs"]
 mod thread;
@@ -120,7 +120,7 @@ impl Job {
 ///
 /// `work` was initialised with [`Item::function`] of `job`, a work function of this file that
 /// takes its argument for the `work` field of an `Item`; the item stays in its `KBox` (never
-/// moved) until its `Drop` has cancelled it. `cpu` is below `nr_cpu_ids`.
+/// moved) until its `Drop` has cancelled it.
 #[repr(C)]
 struct Item {
     /// The kernel's part; only ever touched through the workqueue API.
@@ -128,7 +128,7 @@ struct Item {
     /// What to do when it runs.
     job: Job,
     /// The CPU whose pool runs it.
-    cpu: u32,
+    cpu: guard::CpuId,
     /// An item this one queues on its pool once it has taken the CPU (the stall's canary),
     /// cancelled after this one (fields drop after `Drop::drop`).
     then: Option<KBox<Item>>,
@@ -144,12 +144,7 @@ unsafe impl Sync for Item {}
 
 impl Item {
     /// Allocates and initialises a work item for `job` on `cpu`'s pool (not queued yet).
-    fn new(job: Job, cpu: u32, then: Option<KBox<Item>>) -> Result<KBox<Item>> {
-        // SAFETY: `nr_cpu_ids` is set during boot, before any module can be loaded, and only
-        // read afterwards.
-        if cpu >= unsafe { bindings::nr_cpu_ids } {
-            return Err(EINVAL);
-        }
+    fn new(job: Job, cpu: guard::CpuId, then: Option<KBox<Item>>) -> Result<KBox<Item>> {
         let item = KBox::new(
             Item {
                 work: Opaque::uninit(),
@@ -174,7 +169,7 @@ impl Item {
             )
         };
         // INVARIANT: initialised with the job's function; the box is returned and the item
-        // never moved out of it; `cpu` was checked above.
+        // never moved out of it.
         Ok(item)
     }
 
@@ -192,10 +187,10 @@ impl Item {
     fn queue(&self) {
         // SAFETY: `system_percpu_wq` (6.12 and later; the per-CPU workqueue `system_wq` used to
         // be) is allocated at boot and never freed; `self.work` is initialised and stays valid
-        // until `Drop` has cancelled it, and `cpu` is below `nr_cpu_ids` (type invariant).
+        // until `Drop` has cancelled it, and `cpu` is below `nr_cpu_ids` (`CpuId`'s invariant).
         unsafe {
             bindings::queue_work_on(
-                self.cpu as c_int,
+                self.cpu.as_u32() as c_int,
                 bindings::system_percpu_wq,
                 self.work.get(),
             )
@@ -270,6 +265,9 @@ unsafe fn run_work(work: *mut bindings::work_struct, called_as: &str) {
         // SAFETY: `msleep()` may be called from any sleepable context, as a work item is.
         unsafe { bindings::msleep(1) };
     }
+    // SAFETY: Work functions run in a kworker, which `create_worker()` made with
+    // `kthread_create_on_node()`.
+    let kthread = unsafe { thread::Kthread::assume() };
     let manners = spin::Manners {
         stop: Some(&STOP),
         ..spin::Manners::default()
@@ -290,6 +288,7 @@ unsafe fn run_work(work: *mut bindings::work_struct, called_as: &str) {
                 held,
                 secs,
                 manners,
+                &kthread,
                 format_args!(
                     "in a work item with preemption disabled: the canary queued behind it waits"
                 ),
@@ -335,7 +334,11 @@ impl kernel::Module for HogWq {
             pr_err!("cpu=-1: hog_wq needs a CPU, whose worker pool it stalls\n");
             return Err(EINVAL);
         };
-        NO_PREEMPT.init();
+        // SAFETY: The module's `init` runs once and has started no thread yet: nothing holds or
+        // takes the lock.
+        unsafe {
+            NO_PREEMPT.init();
+        }
         let (bursts, ms) = (burst::get(), burst_ms::get());
         let hog = if bursts == 0 {
             let secs = guard::secs_param(secs::get(), false)?;

@@ -84,20 +84,49 @@ pub(crate) fn secs_param(value: u32, yields: bool) -> Result<u32> {
     Ok(value)
 }
 
+/// A CPU number the kernel's per-CPU functions accept (`cpumask_of()`, `kthread_bind()`).
+///
+/// 7.x has `kernel::cpu::CpuId` with the same invariant; 6.12 has none, so the hogs use this
+/// one on every version.
+///
+/// # Invariants
+///
+/// The number is below `nr_cpu_ids`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CpuId(u32);
+
+impl CpuId {
+    /// The CPU numbered `cpu`, if there is such a CPU (online or not).
+    pub(crate) fn new(cpu: u32) -> Option<Self> {
+        // INVARIANT: Checked here.
+        (cpu < nr_cpu_ids()).then_some(Self(cpu))
+    }
+
+    /// The CPU's number.
+    pub(crate) fn as_u32(self) -> u32 {
+        self.0
+    }
+}
+
+/// The number of possible CPU numbers (C's `nr_cpu_ids`).
+fn nr_cpu_ids() -> u32 {
+    // SAFETY: `nr_cpu_ids` is set during boot, before any module can be loaded, and only read
+    // afterwards.
+    unsafe { bindings::nr_cpu_ids }
+}
+
 /// Checks a CPU-number parameter: `-1` means "do not bind" and gives `None`.
 ///
 /// Otherwise the CPU must exist (below `nr_cpu_ids`) and be online; if not, the reason is
 /// logged with the parameter's `name` and `EINVAL` is returned.
-pub(crate) fn cpu_param(name: &str, value: i32) -> Result<Option<u32>> {
+pub(crate) fn cpu_param(name: &str, value: i32) -> Result<Option<CpuId>> {
     if value == -1 {
         return Ok(None);
     }
-    // SAFETY: `nr_cpu_ids` is set during boot, before any module can be loaded, and only read
-    // afterwards.
-    let nr_cpu_ids = unsafe { bindings::nr_cpu_ids };
-    let cpu = match u32::try_from(value) {
-        Ok(cpu) if cpu < nr_cpu_ids => cpu,
-        _ => {
+    let nr_cpu_ids = nr_cpu_ids();
+    let cpu = match u32::try_from(value).ok().and_then(CpuId::new) {
+        Some(cpu) => cpu,
+        None => {
             pr_err!(
                 "{}={}: no such CPU: this machine has CPUs 0 to {} (-1 = do not bind)\n",
                 name,
@@ -108,7 +137,7 @@ pub(crate) fn cpu_param(name: &str, value: i32) -> Result<Option<u32>> {
         }
     };
     if !cpu_online(cpu) {
-        pr_err!("{}={}: CPU {} is offline\n", name, value, cpu);
+        pr_err!("{}={}: CPU {} is offline\n", name, value, cpu.as_u32());
         return Err(EINVAL);
     }
     Ok(Some(cpu))
@@ -116,17 +145,18 @@ pub(crate) fn cpu_param(name: &str, value: i32) -> Result<Option<u32>> {
 
 /// The number of online CPUs, C's `num_online_cpus()` (a snapshot: hotplug may change it).
 fn online_cpus() -> u32 {
-    // SAFETY: `nr_cpu_ids` is set during boot, before any module can be loaded, and only read
-    // afterwards.
-    let nr_cpu_ids = unsafe { bindings::nr_cpu_ids };
-    (0..nr_cpu_ids).filter(|&cpu| cpu_online(cpu)).count() as u32
+    (0..nr_cpu_ids())
+        .filter_map(CpuId::new)
+        .filter(|&cpu| cpu_online(cpu))
+        .count() as u32
 }
 
-/// Returns whether `cpu` (below `nr_cpu_ids`) is online, C's `cpu_online()`.
+/// Returns whether `cpu` is online, C's `cpu_online()`.
 ///
 /// The answer can change right after (CPU hotplug); binding a kthread to a CPU that went
 /// offline in between only makes the scheduler run it elsewhere, with a warning.
-fn cpu_online(cpu: u32) -> bool {
+fn cpu_online(cpu: CpuId) -> bool {
+    let cpu = cpu.as_u32();
     /// The number of words of a bitmap, from a pointer to it (no reference is made).
     fn words<const N: usize>(_bitmap: *const [c_ulong; N]) -> usize {
         N

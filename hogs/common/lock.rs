@@ -13,6 +13,16 @@
 //! is a sleeping lock that leaves preemption (and interrupts) on, while a raw spinlock
 //! disables them on every kernel. 6.12's bindings also make `spinlock_t` opaque, while
 //! `raw_spinlock_t` is a plain struct.
+//!
+//! Which functions take and release it, so that the module links on every configuration:
+//! `_raw_spin_unlock()` is exported only with `CONFIG_UNINLINE_SPIN_UNLOCK` (preemptible or
+//! `DEBUG_SPINLOCK` kernels); with `PREEMPT_VOLUNTARY` and no `PREEMPT_DYNAMIC` it is inline
+//! and modpost fails. Outside `PREEMPT_RT`, a `spinlock_t` *is* a raw spinlock
+//! (`spin_lock(l)` is `raw_spin_lock(&l->rlock)`), and the Rust helpers `spin_lock()` and
+//! `spin_unlock()` are built into every kernel with Rust: [`RawSpinLock::lock`] uses those.
+//! `PREEMPT_RT` implies `CONFIG_UNINLINE_SPIN_UNLOCK` on x86, so there the `_raw_` pair is
+//! exported. `_raw_spin_lock_irqsave()` and `_raw_spin_unlock_irqrestore()` are inline only
+//! where the architecture asks (`ARCH_INLINE_SPIN_*`), which x86 never does.
 
 use core::{cell::UnsafeCell, marker::PhantomData, mem::MaybeUninit};
 use kernel::{bindings, ffi::c_ulong};
@@ -61,14 +71,21 @@ impl RawSpinLock {
 
     /// Finishes initialising the lock: C's `raw_spin_lock_init()`.
     ///
-    /// Must be called once, before the lock is first taken (the module's `init`).
-    pub(crate) fn init(&'static self) {
+    /// Does something only with `CONFIG_DEBUG_SPINLOCK`, which adds the owner and lockdep
+    /// fields that all zeroes leave wrong. Taking the lock without it is not unsound, but such a
+    /// kernel complains about the lock's bad magic.
+    ///
+    /// # Safety
+    ///
+    /// No CPU may hold the lock or be taking it while this runs (it rewrites the lock word):
+    /// call it before starting any thread that takes the lock.
+    pub(crate) unsafe fn init(&'static self) {
         #[cfg(CONFIG_DEBUG_SPINLOCK)]
         {
             /// The lockdep class of the lock (`static struct lock_class_key __key;` in C).
             static KEY: LockClassKey = LockClassKey::new();
 
-            // SAFETY: The lock is not in use yet (this function's contract); the name is a
+            // SAFETY: Nobody holds or takes the lock (this function's contract); the name is a
             // static string and the key a static object, as lockdep requires.
             unsafe {
                 bindings::__raw_spin_lock_init(
@@ -85,8 +102,18 @@ impl RawSpinLock {
     /// holds it.
     #[allow(dead_code)] // Each hog takes the lock one way or the other, not both.
     pub(crate) fn lock(&self) -> Guard<'_> {
-        // SAFETY: The lock is initialised (`new` and `init`) and lives as long as `self`.
-        unsafe { bindings::_raw_spin_lock(self.0.get()) };
+        #[cfg(not(CONFIG_PREEMPT_RT))]
+        // SAFETY: The lock is initialised (`new`) and lives as long as `self`. Without
+        // `PREEMPT_RT`, `spinlock_t` is a union whose `rlock` member, at offset 0, is a
+        // `raw_spinlock_t`, and of the same size; `spin_lock()` takes `rlock` and nothing else.
+        unsafe {
+            bindings::spin_lock(self.0.get().cast::<bindings::spinlock_t>())
+        };
+        #[cfg(CONFIG_PREEMPT_RT)]
+        // SAFETY: The lock is initialised (`new`) and lives as long as `self`.
+        unsafe {
+            bindings::_raw_spin_lock(self.0.get())
+        };
         Guard {
             lock: self,
             _not_send: PhantomData,
@@ -96,7 +123,7 @@ impl RawSpinLock {
     /// Takes the lock with interrupts and preemption disabled (`raw_spin_lock_irqsave()`).
     #[allow(dead_code)] // Each hog takes the lock one way or the other, not both.
     pub(crate) fn lock_irqsave(&self) -> IrqSaveGuard<'_> {
-        // SAFETY: The lock is initialised (`new` and `init`) and lives as long as `self`.
+        // SAFETY: The lock is initialised (`new`) and lives as long as `self`.
         let flags = unsafe { bindings::_raw_spin_lock_irqsave(self.0.get()) };
         IrqSaveGuard {
             lock: self,
@@ -116,9 +143,19 @@ pub(crate) struct Guard<'a> {
 
 impl Drop for Guard<'_> {
     fn drop(&mut self) {
+        #[cfg(not(CONFIG_PREEMPT_RT))]
+        // SAFETY: This guard was created by `RawSpinLock::lock`, so the lock is held by this
+        // CPU, with preemption disabled since then; `spin_unlock()` releases the `rlock` that
+        // `spin_lock()` took there (see `lock`).
+        unsafe {
+            bindings::spin_unlock(self.lock.0.get().cast::<bindings::spinlock_t>())
+        };
+        #[cfg(CONFIG_PREEMPT_RT)]
         // SAFETY: This guard was created by `RawSpinLock::lock`, so the lock is held by this
         // CPU, with preemption disabled since then.
-        unsafe { bindings::_raw_spin_unlock(self.lock.0.get()) };
+        unsafe {
+            bindings::_raw_spin_unlock(self.lock.0.get())
+        };
     }
 }
 

@@ -23,7 +23,7 @@
 //! `hog_busy: hogging CPU 1 for 8 s ...` when the hog starts and
 //! `hog_busy: released CPU 1 after 8.000 s` when it ends.
 
-use crate::{compat, thread};
+use crate::{compat, thread::Kthread};
 use core::fmt;
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::{bindings, prelude::*};
@@ -81,9 +81,9 @@ pub(crate) fn now_ns() -> i64 {
 /// Spins on the current CPU for `secs` seconds (0: until `kthread_stop()`).
 ///
 /// Never sleeps and never schedules unless `manners` says so, whatever the caller holds.
-/// Returns early when `kthread_stop()` is called, or `manners.stop` is set.
+/// Returns early when `kthread_stop()` is called on `kthread`, or `manners.stop` is set.
 #[inline(never)]
-pub(crate) fn busy_loop(secs: u32, manners: Manners) -> Outcome {
+pub(crate) fn busy_loop(secs: u32, manners: Manners, kthread: &Kthread) -> Outcome {
     let limit_ns = i64::from(secs) * NSEC_PER_SEC;
     let start = now_ns();
     loop {
@@ -105,7 +105,7 @@ pub(crate) fn busy_loop(secs: u32, manners: Manners) -> Outcome {
 
         let elapsed_ns = now_ns() - start;
         let stop_flag = manners.stop.is_some_and(|f| f.load(Ordering::Acquire));
-        if stop_flag || thread::should_stop() {
+        if stop_flag || kthread.should_stop() {
             return Outcome {
                 elapsed_ns,
                 end: End::Stopped,
@@ -125,9 +125,15 @@ pub(crate) fn busy_loop(secs: u32, manners: Manners) -> Outcome {
 ///
 /// Call it once the CPU is kept (lock taken): with preemption or interrupts off the thread
 /// cannot move. A loop that schedules (`hog_polite`) may: the release names the CPU it ended on.
-pub(crate) fn hog<H>(hold: H, secs: u32, manners: Manners, how: fmt::Arguments<'_>) {
+pub(crate) fn hog<H>(
+    hold: H,
+    secs: u32,
+    manners: Manners,
+    kthread: &Kthread,
+    how: fmt::Arguments<'_>,
+) {
     announce(compat::current_cpu(), secs, how);
-    let outcome = busy_loop(secs, manners);
+    let outcome = busy_loop(secs, manners, kthread);
     let cpu = compat::current_cpu();
     drop(hold);
     released(cpu, outcome);

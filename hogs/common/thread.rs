@@ -28,7 +28,8 @@
 //! soft-locked in `smp_call_function_many_cond` for good).
 
 use crate::compat;
-use core::{ffi::CStr, ptr::NonNull};
+use crate::guard::CpuId;
+use core::{ffi::CStr, marker::PhantomData, ptr::NonNull};
 use kernel::{
     bindings,
     error::from_err_ptr,
@@ -40,9 +41,63 @@ use kernel::{
 pub(crate) trait ThreadBody: Send + Sync + 'static {
     /// Runs in the new kernel thread; the thread ends when this returns.
     ///
-    /// Must return soon after `kthread_should_stop()` becomes true, or unloading the module
+    /// Must return soon after `kthread.should_stop()` becomes true, or unloading the module
     /// waits for it.
-    fn run(&self);
+    fn run(&self, kthread: &Kthread);
+}
+
+/// Proof that the code holding it runs in a kernel thread made by `kthread_create*()`: the
+/// only tasks where `kthread_should_stop()` may be asked (elsewhere it dereferences a
+/// `struct kthread` the task does not have).
+///
+/// # Invariants
+///
+/// The task that created the value is a kthread made by `kthread_create*()`, and the value
+/// never leaves it: it is neither `Send` nor `Sync`.
+pub(crate) struct Kthread {
+    /// Keeps the value on its task.
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl Kthread {
+    /// Says that the current task is a kthread made by `kthread_create*()`.
+    ///
+    /// # Safety
+    ///
+    /// The caller must run in such a kthread: a thread function given to `kthread_create*()`
+    /// (as [`Thread::spawn`]'s trampoline), or a work item's function, which runs in a kworker
+    /// that `create_worker()` made with `kthread_create_on_node()`.
+    pub(crate) unsafe fn assume() -> Self {
+        // INVARIANT: The caller runs in a kthread (this function's contract); `_not_send` keeps
+        // the value there.
+        Self {
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Returns whether `kthread_stop()` was called on this kthread.
+    pub(crate) fn should_stop(&self) -> bool {
+        // SAFETY: `kthread_should_stop()` requires the current task to be a kthread made by
+        // `kthread_create*()`, which `self` proves (type invariant).
+        unsafe { bindings::kthread_should_stop() }
+    }
+
+    /// Sleeps, a millisecond or so at a time, until `ready()` is true; returns `false` instead
+    /// if `kthread_stop()` is called meanwhile.
+    ///
+    /// Call it where sleeping is allowed (no spinlock held, preemption on), like every sleep.
+    pub(crate) fn sleep_until(&self, ready: impl Fn() -> bool) -> bool {
+        while !ready() {
+            if self.should_stop() {
+                return false;
+            }
+            // SAFETY: `msleep()` has no precondition besides a context that may sleep, which
+            // is the caller's to give (sleeping elsewhere is a bug the kernel reports, not
+            // undefined behaviour).
+            unsafe { bindings::msleep(1) };
+        }
+        true
+    }
 }
 
 /// A running (or finished) kernel thread executing [`ThreadBody::run`] on its `T`.
@@ -65,9 +120,7 @@ unsafe impl<T: ThreadBody> Sync for Thread<T> {}
 
 impl<T: ThreadBody> Thread<T> {
     /// Starts a kernel thread named `name` running `body.run()`, bound to `cpu` if given.
-    ///
-    /// `cpu` must be a possible CPU (see [`crate::guard::cpu_param`]).
-    pub(crate) fn spawn(name: &CStr, cpu: Option<u32>, body: T) -> Result<Self> {
+    pub(crate) fn spawn(name: &CStr, cpu: Option<CpuId>, body: T) -> Result<Self> {
         let body = KBox::new(body, GFP_KERNEL)?;
         let data = core::ptr::from_ref::<T>(&body).cast_mut().cast::<c_void>();
 
@@ -96,8 +149,8 @@ impl<T: ThreadBody> Thread<T> {
 
         if let Some(cpu) = cpu {
             // SAFETY: The thread has not been woken up yet, which `kthread_bind()` requires.
-            // `cpu` is below `nr_cpu_ids` (the caller checked it).
-            unsafe { bindings::kthread_bind(task.as_ptr(), cpu) };
+            // `cpu` is below `nr_cpu_ids` (`CpuId`'s invariant), as `cpumask_of()` in it needs.
+            unsafe { bindings::kthread_bind(task.as_ptr(), cpu.as_u32()) };
         }
 
         // SAFETY: `task` is valid: we hold a reference to it.
@@ -116,30 +169,6 @@ impl<T: ThreadBody> Drop for Thread<T> {
     }
 }
 
-/// Returns whether `kthread_stop()` was called on the current kthread.
-///
-/// Must be called from one of the hogs' threads (a kthread).
-pub(crate) fn should_stop() -> bool {
-    // SAFETY: `kthread_should_stop()` requires a kthread: the hogs call this from their own
-    // kthreads, and `hog_wq` from a work item, whose kworker is a kthread too.
-    unsafe { bindings::kthread_should_stop() }
-}
-
-/// Sleeps, a millisecond or so at a time, until `ready()` is true; returns `false` instead if
-/// `kthread_stop()` is called meanwhile.
-///
-/// Must be called from one of the hogs' threads (a kthread).
-pub(crate) fn sleep_until(ready: impl Fn() -> bool) -> bool {
-    while !ready() {
-        if should_stop() {
-            return false;
-        }
-        // SAFETY: `msleep()` may be called from any sleepable context, as a kthread is.
-        unsafe { bindings::msleep(1) };
-    }
-    true
-}
-
 /// The C-callable thread function: waits for the module to be loaded, then runs the body
 /// `data` points to.
 ///
@@ -150,11 +179,13 @@ unsafe extern "C" fn trampoline<T: ThreadBody>(data: *mut c_void) -> c_int {
     // SAFETY: `spawn` passed a pointer to the `T` in the `Thread`'s box, which is freed only
     // after `kthread_stop_put()` has waited for this function to return.
     let body = unsafe { &*data.cast::<T>() };
+    // SAFETY: `kthread_create_on_node()` in `spawn` made this thread to run this function.
+    let kthread = unsafe { Kthread::assume() };
 
     // If `init` fails after creating this thread, the module never goes live: `Drop` stops the
     // thread while it waits here.
-    if sleep_until(compat::module_fully_loaded) {
-        body.run();
+    if kthread.sleep_until(compat::module_fully_loaded) {
+        body.run(&kthread);
     }
     0
 }
