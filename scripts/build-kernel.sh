@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Builds a kernel for the suite (allnoconfig + kernel/hogs.config, + kernel/hogs-SERIES.config
-# where one exists) into a cache outside the repo, keyed by source version, config and
+# where one exists, + kernel/flavour-FLAVOUR.config for a flavour) into a cache outside the repo, keyed by source version, config and
 # toolchain, so a second run takes seconds. Prints the build directory (usable as KDIR and by
 # `vng --run`) on stdout.
 #
-#   scripts/build-kernel.sh [--quiet] [SERIES]
+#   scripts/build-kernel.sh [--quiet] [SERIES[-FLAVOUR]]
 #
 # SERIES: 6.12 (default; Debian's linux-source-6.12, installed by scripts/setup.sh) or 7.3
 # (Debian's linux-source-7.3 from trixie-backports, fetched into the cache without touching the
-# system's apt sources). Environment: HOGS_CACHE (default ${XDG_CACHE_HOME:-~/.cache}/hogs),
+# system's apt sources). FLAVOUR: debug (lockdep and the spinlock, atomic-sleep and preemption
+# checks) or voluntary (PREEMPT_VOLUNTARY without PREEMPT_DYNAMIC). Environment: HOGS_CACHE (default ${XDG_CACHE_HOME:-~/.cache}/hogs),
 # JOBS (default nproc).
 set -euo pipefail
 
@@ -17,7 +18,11 @@ cache=${HOGS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hogs}
 jobs=${JOBS:-$(nproc)}
 quiet=0
 [ "${1:-}" = --quiet ] && { quiet=1; shift; }
-series=${1:-6.12}
+kernel=${1:-6.12}
+# SERIES[-FLAVOUR]: a flavour adds kernel/flavour-FLAVOUR.config last (debug, voluntary).
+series=${kernel%%-*}
+flavour=
+[ "$series" = "$kernel" ] || flavour=${kernel#*-}
 
 # Debian's rustc has the rust-src the kernel needs; rustup's (first in PATH) has none.
 RUSTC=/usr/bin/rustc
@@ -54,13 +59,18 @@ case "$series" in
       cd "$here"
     fi
     ;;
-  *) die "unknown kernel series '$series' (known: 6.12, 7.3)" ;;
+  *) die "unknown kernel series '$series' (known: 6.12, 7.3; flavours: SERIES-debug, SERIES-voluntary)" ;;
 esac
 
 # The fragments, later lines winning: the suite's, then the series' own differences.
 fragments=("$here/kernel/hogs.config")
 [ -e "$here/kernel/hogs-$series.config" ] && fragments+=("$here/kernel/hogs-$series.config")
-fragment=$cache/fragment-$series.config
+if [ -n "$flavour" ]; then
+  [ -e "$here/kernel/flavour-$flavour.config" ] ||
+    die "unknown kernel flavour '$flavour' (known: $(cd "$here/kernel" && ls flavour-*.config | sed 's/flavour-//; s/.config//' | tr '\n' ' '))"
+  fragments+=("$here/kernel/flavour-$flavour.config")
+fi
+fragment=$cache/fragment-$kernel.config
 mkdir -p "$cache"
 cat "${fragments[@]}" >"$fragment"
 
@@ -115,7 +125,7 @@ if [ ${#dropped[@]} -gt 0 ]; then
 fi
 
 # Objects of the last successful build give the progress total; the first build estimates.
-total=$(cat "$cache/kernels/objects-$series" 2>/dev/null || echo 1650)
+total=$(cat "$cache/kernels/objects-$kernel" 2>/dev/null || echo 1650)
 say "building with $jobs jobs (raw output: $log)"
 make -C "$src" O="$out" "${makeflags[@]}" >>"$log" 2>&1 &
 pid=$!
@@ -130,9 +140,9 @@ if ! wait $pid; then
   grep -E 'error|Error' "$log" | tail -n 5 >&2 || true
   die "build failed (log: $log)"
 fi
-grep -cE '^  (CC|AS|RUSTC [A-Z]*|AR|LD) ' "$log" >"$cache/kernels/objects-$series" || true
+grep -cE '^  (CC|AS|RUSTC [A-Z]*|AR|LD) ' "$log" >"$cache/kernels/objects-$kernel" || true
 touch "$out/.hogs-built"
 # A stable name for the newest kernel of the series, switched atomically once it is complete.
-ln -sfn "$out" "$cache/kernel-$series.tmp" && mv -T "$cache/kernel-$series.tmp" "$cache/kernel-$series"
+ln -sfn "$out" "$cache/kernel-$kernel.tmp" && mv -T "$cache/kernel-$kernel.tmp" "$cache/kernel-$kernel"
 say "built Linux $version in $((SECONDS - start)) s: $out"
 echo "$out"

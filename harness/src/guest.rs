@@ -324,10 +324,30 @@ fn preempt_model() -> Option<String> {
             None::<&str>,
         );
     }
-    let text = std::fs::read_to_string(FILE).ok()?;
+    // Only a kernel with PREEMPT_DYNAMIC has the file; elsewhere the model is fixed at build
+    // time, and the configuration says which.
+    let Ok(text) = std::fs::read_to_string(FILE) else {
+        return model_from_config(&read_config_gz()?).map(str::to_owned);
+    };
     let start = text.find('(')?;
     let end = text[start..].find(')')? + start;
     Some(text[start + 1..end].to_owned())
+}
+
+/// The preemption model a kernel without `PREEMPT_DYNAMIC` was built with, from its `.config`.
+fn model_from_config(config: &str) -> Option<&'static str> {
+    if config.lines().any(|l| l == "CONFIG_PREEMPT_DYNAMIC=y") {
+        return None;
+    }
+    [
+        ("CONFIG_PREEMPT_NONE=y", "none"),
+        ("CONFIG_PREEMPT_VOLUNTARY=y", "voluntary"),
+        ("CONFIG_PREEMPT=y", "full"),
+        ("CONFIG_PREEMPT_LAZY=y", "lazy"),
+    ]
+    .into_iter()
+    .find(|(line, _)| config.lines().any(|l| l == *line))
+    .map(|(_, model)| model)
 }
 
 /// Tells the host: one event line in the kernel log, so events and reports share one clock and
@@ -391,5 +411,19 @@ mod tests {
             Some("[    5.140900] watchdog: BUG: soft lockup - CPU#1 stuck for 5s! [hog_busy:80]\n")
         );
         assert_eq!(console_line(b"garbage"), None);
+    }
+
+    #[test]
+    fn a_fixed_preemption_model_is_read_from_the_config() {
+        let voluntary =
+            "CONFIG_PREEMPT_BUILD=y\nCONFIG_PREEMPT_VOLUNTARY=y\n# CONFIG_PREEMPT is not set\n";
+        assert_eq!(model_from_config(voluntary), Some("voluntary"));
+        assert_eq!(model_from_config("CONFIG_PREEMPT=y\n"), Some("full"));
+        // With PREEMPT_DYNAMIC the build-time choice is only the default: debugfs tells.
+        assert_eq!(
+            model_from_config("CONFIG_PREEMPT_VOLUNTARY=y\nCONFIG_PREEMPT_DYNAMIC=y\n"),
+            None
+        );
+        assert_eq!(model_from_config("garbage"), None);
     }
 }

@@ -51,9 +51,10 @@ struct Cli {
 
 #[derive(clap::Args)]
 struct KernelArgs {
-    /// Kernels to run on, repeatable: a Debian series built into the cache (6.12, 7.3) or the
-    /// path of your own built tree (or O= folder). Default: 6.12.
-    #[arg(long, value_name = "SERIES|PATH")]
+    /// Kernels to run on, repeatable: a Debian series built into the cache (6.12, 7.3), maybe
+    /// in a flavour (6.12-debug, 6.12-voluntary), or the path of your own built tree (or O=
+    /// folder). Default: 6.12.
+    #[arg(long, value_name = "SERIES[-FLAVOUR]|PATH")]
     kernel: Vec<String>,
     /// Your own built kernel tree (same as --kernel PATH).
     #[arg(long, value_name = "PATH")]
@@ -581,8 +582,11 @@ fn resolve_kernels(root: &Path, args: &KernelArgs) -> Result<Vec<Kernel>> {
     names
         .iter()
         .map(|name| {
-            let is_series = name.split('.').count() == 2
-                && name
+            // SERIES or SERIES-FLAVOUR (6.12, 6.12-debug); anything else is a built tree.
+            let series = name.split_once('-').map_or(name.as_str(), |(s, _)| s);
+            let is_series = !Path::new(name).exists()
+                && series.split('.').count() == 2
+                && series
                     .split('.')
                     .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
             if is_series {
