@@ -40,6 +40,8 @@ pub enum Outcome {
     Timeout,
     /// We could not tell: the host failed, the guest never started, the hog never ran...
     Error,
+    /// Not run: the kernel lacks what the scenario needs (`needs`), so it cannot show it.
+    Skip,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -175,6 +177,13 @@ pub fn unrun(why: &Unrun) -> Verdict {
     };
     let mut f = Findings::default();
     f.add(outcome, reason);
+    f.verdict(Vec::new(), None, Vec::new())
+}
+
+/// The verdict of a scenario the kernel cannot run: `reason` says what it lacks.
+pub fn skipped(reason: String) -> Verdict {
+    let mut f = Findings::default();
+    f.add(Outcome::Skip, reason);
     f.verdict(Vec::new(), None, Vec::new())
 }
 

@@ -494,11 +494,12 @@ fn print_summary(result: &RunResult) {
         );
     }
     eprintln!(
-        "hogs: {} passed, {} failed, {} timed out, {} errors in {:.0} s (Linux {})",
+        "hogs: {} passed, {} failed, {} timed out, {} errors, {} skipped in {:.0} s (Linux {})",
         count(Pass),
         count(Fail),
         count(Timeout),
         count(Error),
+        count(Skip),
         result.wall_secs,
         result.kernel
     );

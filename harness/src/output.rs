@@ -74,13 +74,19 @@ fn ktap_run(run: &RunResult, indent: &str) -> String {
             Outcome::Fail => format!("not ok {n} {}", r.name),
             Outcome::Timeout => format!("not ok {n} {} # TIMEOUT", r.name),
             Outcome::Error => format!("not ok {n} {} # ERROR", r.name),
+            Outcome::Skip => format!(
+                "ok {n} {} # SKIP {}",
+                r.name,
+                r.reasons.join("; ").replace('\n', " ")
+            ),
         });
     }
     let count = |o: Outcome| run.scenarios.iter().filter(|r| r.outcome == o).count();
     let totals = format!(
-        "# Totals: pass:{} fail:{} xfail:0 xpass:0 skip:0 error:{}",
+        "# Totals: pass:{} fail:{} xfail:0 xpass:0 skip:{} error:{}",
         count(Outcome::Pass),
         count(Outcome::Fail),
+        count(Outcome::Skip),
         count(Outcome::Error) + count(Outcome::Timeout)
     );
     line(totals);
@@ -101,6 +107,7 @@ fn junit_suite(run: &RunResult) -> TestSuite {
     for r in &run.scenarios {
         let mut status = match r.outcome {
             Outcome::Pass => TestCaseStatus::success(),
+            Outcome::Skip => TestCaseStatus::skipped(),
             Outcome::Fail => TestCaseStatus::non_success(NonSuccessKind::Failure),
             Outcome::Timeout | Outcome::Error => {
                 let mut st = TestCaseStatus::non_success(NonSuccessKind::Error);
@@ -190,6 +197,7 @@ pub fn kcidb(runs: &[RunResult], run_id: &str) -> String {
                     Outcome::Pass => "PASS",
                     Outcome::Fail => "FAIL",
                     Outcome::Timeout | Outcome::Error => "ERROR",
+                    Outcome::Skip => "SKIP",
                 },
                 "misc": {
                     "outcome": r.outcome,
@@ -258,6 +266,11 @@ mod tests {
                     &["expected hard_lockup, got none"],
                 ),
                 result("hung", Outcome::Timeout, &["not reached"]),
+                result(
+                    "rcu",
+                    Outcome::Skip,
+                    &["not run: the kernel has no CONFIG_X"],
+                ),
             ],
         }
     }
@@ -267,18 +280,20 @@ mod tests {
         let k = ktap(&[run()]);
         let lines: Vec<&str> = k.lines().collect();
         assert_eq!(lines[0], "KTAP version 1");
-        assert!(lines.contains(&"1..3"));
+        assert!(lines.contains(&"1..4"));
         assert!(lines.contains(&"ok 1 busy-loop"));
         assert!(lines.contains(&"# irqsave-loop: expected hard_lockup, got none"));
         assert!(lines.contains(&"not ok 2 irqsave-loop"));
         assert!(lines.contains(&"not ok 3 hung # TIMEOUT"));
-        assert!(lines.contains(&"# Totals: pass:1 fail:1 xfail:0 xpass:0 skip:0 error:1"));
+        assert!(lines.contains(&"ok 4 rcu # SKIP not run: the kernel has no CONFIG_X"));
+        assert!(lines.contains(&"# Totals: pass:1 fail:1 xfail:0 xpass:0 skip:1 error:1"));
     }
 
     #[test]
     fn junit_and_json_carry_the_verdicts() {
         let x = junit(&[run()]).unwrap();
-        assert!(x.contains("tests=\"3\""), "{x}");
+        assert!(x.contains("tests=\"4\""), "{x}");
+        assert!(x.contains("skipped=\"1\""), "{x}");
         assert!(x.contains("failures=\"1\""), "{x}");
         assert!(x.contains("errors=\"1\""), "{x}");
         assert!(x.contains("expected hard_lockup, got none"));
@@ -298,7 +313,8 @@ mod tests {
         assert_eq!(k["version"]["major"], 5);
         assert_eq!(k["checkouts"].as_array().unwrap().len(), 1);
         let tests = k["tests"].as_array().unwrap();
-        assert_eq!(tests.len(), 3);
+        assert_eq!(tests.len(), 4);
+        assert_eq!(tests[3]["status"], "SKIP");
         assert_eq!(tests[0]["id"], "hogs:run-1:6.12.117:build:busy-loop");
         assert_eq!(tests[0]["path"], "hogs.busy-loop");
         assert_eq!(tests[0]["status"], "PASS");
@@ -306,6 +322,17 @@ mod tests {
         assert_eq!(tests[1]["status"], "FAIL");
         assert_eq!(tests[2]["status"], "ERROR");
         assert_eq!(tests[2]["misc"]["outcome"], "TIMEOUT");
+    }
+
+    #[test]
+    fn skips_pass_only_beside_a_pass_and_no_failure() {
+        let mut r = run();
+        assert!(!r.passed());
+        r.scenarios
+            .retain(|s| matches!(s.outcome, Outcome::Pass | Outcome::Skip));
+        assert!(r.passed());
+        r.scenarios.retain(|s| s.outcome == Outcome::Skip);
+        assert!(!r.passed(), "a run that only skipped checked nothing");
     }
 
     #[test]

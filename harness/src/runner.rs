@@ -216,14 +216,32 @@ pub fn run(
                     None => None,
                 };
                 let label = (targets.len() > 1).then(|| target.kernel.release.clone());
+                // Scenarios this kernel cannot run are judged here; the rest boot.
+                let (group, lacking): (Vec<&Scenario>, Vec<&Scenario>) = job
+                    .group
+                    .iter()
+                    .partition(|s| s.unmet_need(|o| target.kernel.option(o)).is_none());
+                let skips: Vec<ScenarioResult> = lacking
+                    .iter()
+                    .map(|s| {
+                        let why = s
+                            .unmet_need(|o| target.kernel.option(o))
+                            .unwrap_or_default();
+                        scenario_result(s, job.index, judge::skipped(why), None)
+                    })
+                    .collect();
+                for r in &skips {
+                    progress(&format_result(r, label.as_deref()));
+                }
                 let result = match (skipped, &target.modules) {
+                    _ if group.is_empty() => Ok(None),
                     (Some(why), _) => Err(why),
                     (None, Ok(modules)) => {
                         let boot = BootJob {
                             kernel: target.kernel,
                             modules,
                             out_dir: &target.out_dir,
-                            group: &job.group,
+                            group: &group,
                             index: job.index,
                             boots: boots_per_target,
                             left,
@@ -231,24 +249,24 @@ pub fn run(
                             label: label.as_deref(),
                         };
                         boot.run(opts, progress)
+                            .map(Some)
                             .map_err(|e| Unrun::HostFault(format!("{e:#}").replace('\n', " ")))
                     }
                     (None, Err(e)) => Err(Unrun::Kernel(e.clone())),
                 };
-                let (boot, results) = match result {
-                    Ok((boot, results)) => (Some(boot), results),
+                let (boot, mut results) = match result {
+                    Ok(Some((boot, results))) => (Some(boot), results),
+                    Ok(None) => (None, Vec::new()),
                     Err(why) => {
-                        let results: Vec<ScenarioResult> = job
-                            .group
-                            .iter()
-                            .map(|s| not_run(s, job.index, &why))
-                            .collect();
+                        let results: Vec<ScenarioResult> =
+                            group.iter().map(|s| not_run(s, job.index, &why)).collect();
                         for r in &results {
                             progress(&format_result(r, label.as_deref()));
                         }
                         (None, results)
                     }
                 };
+                results.extend(skips);
                 finished.lock().expect("results lock").push(Done {
                     target: job.target,
                     index: job.index,

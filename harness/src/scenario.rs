@@ -301,6 +301,10 @@ pub struct Scenario {
     /// The guest is expected to panic: the scenario needs a boot of its own.
     #[serde(default)]
     pub panics: bool,
+    /// Kernel options the scenario needs, each with why (`CONFIG_PREEMPT_RCU = "..."`): on a
+    /// kernel without one, the scenario is not run and its verdict is SKIP, saying which.
+    #[serde(default)]
+    pub needs: BTreeMap<String, String>,
     /// The module must refuse to load with an error containing this text (e.g. the bare-metal
     /// safety check's "Operation not permitted"); loading, or failing otherwise, fails the scenario.
     pub load_error: Option<String>,
@@ -466,6 +470,20 @@ impl Scenario {
                 }
             }
         }
+        for (option, why) in &self.needs {
+            let name_ok = option.strip_prefix("CONFIG_").is_some_and(|rest| {
+                !rest.is_empty()
+                    && rest
+                        .chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+            });
+            if !name_ok {
+                bail!("{at}: needs.{option} is not a kernel option name (CONFIG_...)");
+            }
+            if why.trim().is_empty() {
+                bail!("{at}: needs.{option} must say why the scenario needs it");
+            }
+        }
         for (param, value) in &self.params {
             let is_cpu = param == "cpu" || param.ends_with("_cpu");
             if is_cpu && (*value < -1 || *value >= i64::from(self.cpus)) {
@@ -559,6 +577,18 @@ impl Scenario {
             .collect()
     }
 
+    /// Why the scenario cannot run on a kernel whose options `option` reads (`Some("y")` for a
+    /// built-in one), or `None` when it has all it needs.
+    pub fn unmet_need<'a>(&self, option: impl Fn(&str) -> Option<&'a str>) -> Option<String> {
+        let (name, why) = self
+            .needs
+            .iter()
+            .find(|(name, _)| option(name) != Some("y"))?;
+        Some(format!(
+            "not run: the kernel has no {name}, which this scenario needs ({why})"
+        ))
+    }
+
     /// The hog's run time: its `secs` parameter.
     pub fn hog_secs(&self) -> u64 {
         self.params.get("secs").map_or(10, |&s| s.max(0) as u64)
@@ -646,6 +676,9 @@ impl Scenario {
             self.module,
             self.param_string()
         );
+        for (option, why) in &self.needs {
+            out += &format!("Needs {option}: {why}. Without it the scenario is skipped.\n");
+        }
         for s in &self.set {
             let when = s.at.map_or("before the hog".to_owned(), |t| {
                 format!("{t} s after the hog is loaded")
@@ -928,6 +961,32 @@ culprit = "^hog_busy::"
             "{err}"
         );
         assert!(!err.contains('\n'), "{err}");
+    }
+
+    #[test]
+    fn needs_name_kernel_options_and_say_which_one_is_missing() {
+        let with = |needs: &str| {
+            Scenario::parse(
+                Path::new("x.toml"),
+                &GOOD.replace("cmdline =", &format!("needs = {{ {needs} }}\ncmdline =")),
+            )
+        };
+        let s = with("CONFIG_PREEMPT_RCU = \"readers that schedule\"").unwrap();
+        let config = |o: &str| (o == "CONFIG_PREEMPT_RCU").then_some("y");
+        assert_eq!(s.unmet_need(config), None);
+        assert_eq!(
+            s.unmet_need(|_| None).as_deref(),
+            Some("not run: the kernel has no CONFIG_PREEMPT_RCU, which this scenario needs (readers that schedule)")
+        );
+        // A module (=m) is not the built-in option a scenario needs.
+        assert!(s.unmet_need(|_| Some("m")).is_some());
+        let err = with("PREEMPT_RCU = \"x\"").unwrap_err().to_string();
+        assert!(
+            err.contains("needs.PREEMPT_RCU is not a kernel option name"),
+            "{err}"
+        );
+        let err = with("CONFIG_X = \" \"").unwrap_err().to_string();
+        assert!(err.contains("needs.CONFIG_X must say why"), "{err}");
     }
 
     #[test]
