@@ -76,6 +76,8 @@ pub struct BootRecord {
     pub preempt: Option<Preempt>,
     /// `(major, minor)` from the console's `Linux version X.Y...` line.
     pub version: Option<(u32, u32)>,
+    /// RCU announced lockdep checking at boot (`CONFIG_PROVE_RCU`).
+    pub prove_rcu: bool,
     pub ending: Ending,
     /// The console's last lines, for reasons that need context.
     pub tail: Vec<String>,
@@ -114,6 +116,7 @@ pub fn read(console: &[u8], ending: Ending) -> BootRecord {
         hog_starts: Vec::new(),
         preempt: None,
         version: None,
+        prove_rcu: false,
         ending,
         tail: Vec::new(),
         silent: console.iter().all(u8::is_ascii_whitespace),
@@ -150,6 +153,8 @@ pub fn read(console: &[u8], ending: Ending) -> BootRecord {
     record.tail = tail.into();
     record.version = report::lines(console)
         .find_map(|l| crate::scenario::parse_version(l.text.strip_prefix("Linux version ")?));
+    record.prove_rcu = report::lines(console)
+        .any(|l| l.text.trim_start_matches("rcu:").trim() == "RCU lockdep checking is enabled.");
     let said = record.events.iter().find_map(|e| match &e.event {
         Event::Ready { preempt } => preempt.as_deref().and_then(Preempt::parse),
         _ => None,
@@ -183,6 +188,7 @@ impl BootRecord {
         crate::scenario::Guest {
             preempt: self.preempt,
             version: self.version,
+            prove_rcu: self.prove_rcu,
         }
     }
 

@@ -400,12 +400,13 @@ impl BootJob<'_> {
             }
             let record = record::of_boot(&ended);
             let verdicts = judge::judge_boot(group, &record);
-            // QEMU itself sometimes dies on these hosts (a segfault in host dmesg): such a boot
-            // says nothing about the kernel, so it runs once more, with the first console kept.
-            // A FAIL or TIMEOUT is never retried, and neither is a boot that left processes.
+            // QEMU itself sometimes dies on these hosts (a segfault in host dmesg), and a 7.3
+            // guest sometimes sticks in early boot under heavy load: such a boot says nothing
+            // about the watchdogs, so it runs once more, with the first console kept. A FAIL or
+            // TIMEOUT is never retried, and neither is a boot that left processes.
             let time_left = self.left.saturating_sub(started.elapsed()) >= boot.deadline;
             if retried_after.is_some()
-                || !judge::host_fault_only(&verdicts)
+                || !judge::worth_retrying(&verdicts)
                 || !ended.survivors.is_empty()
                 || !time_left
                 || signals::caught().is_some()
@@ -415,7 +416,7 @@ impl BootJob<'_> {
             let fault = verdicts
                 .iter()
                 .flat_map(|v| &v.reasons)
-                .find(|r| r.starts_with(judge::HOST_FAULT))
+                .find(|r| r.starts_with(judge::HOST_FAULT) || r.starts_with(judge::BOOT_HUNG))
                 .cloned()
                 .unwrap_or_default();
             let first = self
@@ -424,7 +425,7 @@ impl BootJob<'_> {
             std::fs::rename(&console_log, &first)
                 .with_context(|| format!("cannot keep {}", console_log.display()))?;
             progress(&format!(
-                "boot {index}/{}{on}: retrying once after a host fault (first console: {}): {}",
+                "boot {index}/{}{on}: retrying once (first console: {}): {}",
                 self.boots,
                 first.display(),
                 clip(&fault, 200)

@@ -206,7 +206,14 @@ pub struct Guest {
     pub preempt: Option<Preempt>,
     /// `(major, minor)` of the running kernel.
     pub version: Option<(u32, u32)>,
+    /// RCU is checked by lockdep (`CONFIG_PROVE_RCU`, which `PROVE_LOCKING` selects): the
+    /// kernel then adds [`PROVE_RCU_STALL_DELAY_SECS`] to the RCU stall timeout.
+    pub prove_rcu: bool,
 }
+
+/// `RCU_STALL_DELAY_DELTA` (kernel/rcu/tree_stall.h): with `CONFIG_PROVE_RCU` the first RCU
+/// stall warning of a grace period comes this much later than `rcu_cpu_stall_timeout` says.
+pub const PROVE_RCU_STALL_DELAY_SECS: f64 = 5.0;
 
 /// `(major, minor)` of a kernel release such as `7.3.4-rc1`.
 pub fn parse_version(release: &str) -> Option<(u32, u32)> {
@@ -646,6 +653,21 @@ impl Scenario {
         out
     }
 
+    /// [`Scenario::windows`] as they hold on `guest`'s kernel: an RCU stall comes
+    /// [`PROVE_RCU_STALL_DELAY_SECS`] later where RCU is checked by lockdep.
+    pub fn windows_on(&self, guest: Guest) -> Vec<KindWindow> {
+        let mut windows = self.windows();
+        for w in windows
+            .iter_mut()
+            .filter(|w| guest.prove_rcu && w.kind == Kind::RcuStall)
+        {
+            w.window.earliest += PROVE_RCU_STALL_DELAY_SECS;
+            w.window.latest += PROVE_RCU_STALL_DELAY_SECS;
+            w.setting += &format!(" and CONFIG_PROVE_RCU (+{PROVE_RCU_STALL_DELAY_SECS} s)");
+        }
+        windows
+    }
+
     /// The value a scenario gives a detector's setting: written before the hog starts, else
     /// on the command line.
     pub fn setting(&self, setting: &Setting) -> Option<f64> {
@@ -704,6 +726,11 @@ impl Scenario {
                 "The first {} must come {:.1}-{:.1} s after the hog starts ({}).\n",
                 w.kind, w.window.earliest, w.window.latest, w.setting
             );
+            if w.kind == Kind::RcuStall {
+                out += &format!(
+                    "On a kernel with CONFIG_PROVE_RCU (lockdep) it comes {PROVE_RCU_STALL_DELAY_SECS} s later.\n"
+                );
+            }
         }
         if !self.order.is_empty() {
             let names: Vec<&str> = self.order.iter().map(|k| k.as_str()).collect();
@@ -798,7 +825,8 @@ pub struct Window {
 ///   of a CPU that checks. A grace period already under way when the reader began is the
 ///   earliest case, and those last milliseconds on an idle guest: **earliest** `t` - 0.25 s.
 ///   One starts only when something needs it (a callback queued), which the guest's own
-///   activity does within moments: **latest** 1.5t + 1 s.
+///   activity does within moments: **latest** 1.5t + 1 s. A kernel with `CONFIG_PROVE_RCU`
+///   adds 5 s to the timeout ([`Scenario::windows_on`]).
 /// - **Hung task** at `hung_task_timeout_secs` `t` (kernel/hung_task.c): khungtaskd looks every
 ///   `t` seconds; the first look after the task blocked only notes its switch count, the next
 ///   one reports it if it has not run since: **earliest** `t`, **latest** 2t + 0.5 s.
@@ -1086,7 +1114,7 @@ culprit = "^hog_busy::"
         let s = Scenario::parse(Path::new("x.toml"), &text).unwrap();
         let on = |preempt| Guest {
             preempt,
-            version: None,
+            ..Guest::default()
         };
         assert!(s.expect[0].applies_to(on(Some(Preempt::Voluntary))));
         assert!(!s.expect[0].applies_to(on(Some(Preempt::Full))));
@@ -1116,6 +1144,7 @@ culprit = "^hog_busy::"
         let on = |version| Guest {
             preempt: Some(Preempt::Voluntary),
             version,
+            prove_rcu: false,
         };
         assert!(s.expect[0].applies_to(on(Some((7, 3)))));
         assert!(s.expect[0].applies_to(on(Some((6, 16)))));
