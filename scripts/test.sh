@@ -27,25 +27,31 @@ cargo clippy --quiet --all-targets -- -D warnings
 phase "cargo test (unit and golden tests)"
 cargo test --quiet
 
-phase "kernels (cached builds of Linux 6.12, the default, and 7.3)"
+# Linux 6.12 (the default), 7.3, and two flavours of 6.12: debug (lockdep) and voluntary
+# (PREEMPT_VOLUNTARY fixed at build time).
+kernels=(6.12 7.3 6.12-debug 6.12-voluntary)
+
+phase "kernels (cached builds of ${kernels[*]})"
 cargo build --release --quiet -p hogs-harness
 hogs=target/release/hogs
-$hogs kernel --kernel 6.12
-$hogs kernel --kernel 7.3
+for k in "${kernels[@]}"; do
+  $hogs kernel --kernel $k
+done
 
-phase "hog modules: warning-free build, then CLIPPY=1, on both kernels"
-for k in 6.12 7.3; do
+phase "hog modules: warning-free build, then CLIPPY=1, on every kernel"
+for k in "${kernels[@]}"; do
   $hogs build --kernel $k
   $hogs build --kernel $k --clippy
 done
 
-phase "boot check (virtme-ng, TCG): lockup, RCU stall, hung task and workqueue detectors active, both kernels"
-$hogs boot-check --kernel 6.12
-$hogs boot-check --kernel 7.3
+phase "boot check (virtme-ng, TCG): lockup, RCU stall, hung task and workqueue detectors active, every kernel"
+for k in "${kernels[@]}"; do
+  $hogs boot-check --kernel $k
+done
 
-phase "suite: every scenario on both kernels in one run, real boots"
+phase "suite: every scenario on every kernel in one run, real boots"
 rm -rf "$results/suite"
-$hogs run --kernel 6.12 --kernel 7.3 --out "$results/suite" --ktap --junit "$results/junit.xml" \
+$hogs run $(printf -- '--kernel %s ' "${kernels[@]}") --out "$results/suite" --ktap --junit "$results/junit.xml" \
   --json "$results/results.json" --kcidb "$results/kcidb.json" | tee "$results/suite.ktap"
 
 phase "outputs: KTAP by kunit.py parse, JSON by the schema, KCIDB by kcidb-io, JUnit by junitparser"
@@ -54,7 +60,7 @@ python3 scripts/validate_outputs.py --results "$results/results.json" --kcidb "$
   --junit "$results/junit.xml" --ktap "$results/suite.ktap" --kunit "$kunit"
 
 phase "compare: 6.12 and 7.3 side by side (every verdict the same)"
-$hogs compare "$results/results.json"
+$hogs compare "$results"/suite/k1-*/results.json "$results"/suite/k2-*/results.json
 
 phase "shards: --shard 1/2 and 2/2 merged give the verdicts of the unsplit run"
 few=(bare-metal-refusal polite-control busy-loop-preempt-full nopreempt-loop-preempt-full)
