@@ -617,11 +617,11 @@ fn stray_reports(record: &BootRecord) -> Vec<String> {
 /// start line and the report's first line are stamped when printed, not at the events.
 pub const EARLY_SLACK_SECS: f64 = 0.1;
 /// A report later than the latest possible time by more than this is "late". TCG under load
-/// delays timers: over 20 warm runs of the 6.12 suite at `--jobs 2` on these 2-core machines,
-/// 6.12's buddy hard lockups came up to the bound itself (7.2 s at watchdog_thresh=2), so the
-/// tolerance is the machine's noise (a scenario's latency spread was up to 1.5 s), not slack in
-/// the bound.
-pub const LATE_TOLERANCE_SECS: f64 = 2.0;
+/// delays timers. Over 20 warm runs of the 6.12 suite at the default `--jobs` on these 2-core
+/// machines the latest report came 1.1 s past its bound (hung task, 7.6 s for 6.5); over 10 of
+/// 7.3, with a kernel build and another suite sharing the host, 1.9 s past it (workqueue
+/// lockup, 8.4 s for 6.5). The tolerance is that noise with a margin, not slack in the bound.
+pub const LATE_TOLERANCE_SECS: f64 = 3.0;
 
 /// The first expected report of each kind must come inside its detector's window
 /// ([`Scenario::windows`]).
@@ -1024,11 +1024,12 @@ cpu = 1
             early.reasons,
             ["fired too early: 2.0 s after the hog started, earliest possible 3.5 s at watchdog_thresh=2"]
         );
+        assert_eq!(judge1(&s, &soft_after(9)).outcome, Outcome::Pass);
         let late = judge1(&s, &soft_after(10));
         assert_eq!(late.outcome, Outcome::Fail);
         assert_eq!(
             late.reasons,
-            ["fired late: 10.0 s after the hog started, latest possible 7.0 s (+2 s tolerance) at watchdog_thresh=2"]
+            ["fired late: 10.0 s after the hog started, latest possible 7.0 s (+3 s tolerance) at watchdog_thresh=2"]
         );
     }
 
@@ -1050,12 +1051,12 @@ cpu = 1
             }
             c.kernel(RCU).end("t").event(Event::Done).clean()
         };
-        let plain = judge1(&s, &stall_after(8, false));
+        let plain = judge1(&s, &stall_after(9, false));
         assert_eq!(
             plain.reasons,
-            ["fired late: 8.0 s after the hog started, latest possible 5.5 s (+2 s tolerance) at rcupdate.rcu_cpu_stall_timeout=3"]
+            ["fired late: 9.0 s after the hog started, latest possible 5.5 s (+3 s tolerance) at rcupdate.rcu_cpu_stall_timeout=3"]
         );
-        let lockdep = judge1(&s, &stall_after(8, true));
+        let lockdep = judge1(&s, &stall_after(9, true));
         assert_eq!(lockdep.outcome, Outcome::Pass, "{:?}", lockdep.reasons);
         assert_eq!(lockdep.latency_window.map(|w| w.latest), Some(10.5));
         // The delay moves the earliest time too: 3 s is too early where lockdep checks RCU.
