@@ -62,23 +62,28 @@ def main():
         print(f"validate: {a.kcidb} is valid KCIDB v{data['version']['major']}.{data['version'].get('minor', 0)}"
               f" ({len(data.get('tests', []))} tests)")
     if a.junit:
-        from junitparser import JUnitXml, Failure, Error
+        from junitparser import JUnitXml, Failure, Error, Skipped
 
         xml = JUnitXml.fromfile(a.junit)
         cases = [c for suite in xml for c in suite]
         failed = sum(1 for c in cases for r in c.result if isinstance(r, Failure))
         errors = sum(1 for c in cases for r in c.result if isinstance(r, Error))
+        skipped = sum(1 for c in cases for r in c.result if isinstance(r, Skipped))
         for c in cases:
-            if c.time is None or c.time <= 0:
+            ran = not any(isinstance(r, Skipped) for r in c.result)
+            if ran and (c.time is None or c.time <= 0):
                 fail(f"{a.junit}: test case {c.name} has no time")
             for r in c.result:
                 if not r.message:
                     fail(f"{a.junit}: test case {c.name} fails without a message")
         if outcomes is not None:
-            want = (len(outcomes), outcomes.count("FAIL"), outcomes.count("ERROR") + outcomes.count("TIMEOUT"))
-            if (len(cases), failed, errors) != want:
-                fail(f"{a.junit}: {len(cases)} cases, {failed} failures, {errors} errors; results say {want}")
-        print(f"validate: {a.junit} read by junitparser: {len(cases)} cases, {failed} failures, {errors} errors")
+            want = (len(outcomes), outcomes.count("FAIL"), outcomes.count("ERROR") + outcomes.count("TIMEOUT"),
+                    outcomes.count("SKIP"))
+            if (len(cases), failed, errors, skipped) != want:
+                fail(f"{a.junit}: {len(cases)} cases, {failed} failures, {errors} errors, {skipped} skipped;"
+                     f" results say {want}")
+        print(f"validate: {a.junit} read by junitparser: {len(cases)} cases, {failed} failures, {errors} errors,"
+              f" {skipped} skipped")
     if a.ktap:
         if not a.kunit:
             fail("--ktap needs --kunit PATH (tools/testing/kunit/kunit.py of a kernel source)")
