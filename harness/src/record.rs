@@ -153,8 +153,7 @@ pub fn read(console: &[u8], ending: Ending) -> BootRecord {
     record.tail = tail.into();
     record.version = report::lines(console)
         .find_map(|l| crate::scenario::parse_version(l.text.strip_prefix("Linux version ")?));
-    record.prove_rcu = report::lines(console)
-        .any(|l| l.text.trim_start_matches("rcu:").trim() == "RCU lockdep checking is enabled.");
+    record.prove_rcu = report::rcu_lockdep(console);
     let said = record.events.iter().find_map(|e| match &e.event {
         Event::Ready { preempt } => preempt.as_deref().and_then(Preempt::parse),
         _ => None,

@@ -235,6 +235,13 @@ pub fn looks_like_kernel_log(text: &[u8], reports: &[Report]) -> bool {
 }
 
 /// The reports as `{"reports":[...]}`, pretty-printed.
+/// Whether the kernel announced lockdep checking of RCU at boot (`rcu: \tRCU lockdep checking is
+/// enabled.`, printed with `CONFIG_PROVE_RCU` by 6.12 and 7.3 alike).
+pub fn rcu_lockdep(text: &[u8]) -> bool {
+    lines(text)
+        .any(|l| l.text.trim_start_matches("rcu:").trim() == "RCU lockdep checking is enabled.")
+}
+
 /// The preemption model the console says the kernel runs: the last boot line
 /// `Dynamic Preempt: voluntary` (PREEMPT_DYNAMIC kernels; `Dynamic Preempt: unsupported mode:
 /// none` is a refused `preempt=` and is skipped), else the `PREEMPT(lazy)` tag newer kernels

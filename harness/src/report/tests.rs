@@ -777,6 +777,14 @@ fn preemption_model_from_boot_line_or_cpu_tag() {
 }
 
 #[test]
+fn rcu_lockdep_from_the_boot_line() {
+    assert!(rcu_lockdep(
+        b"[ 0.000000] rcu: Preemptible hierarchical RCU implementation.\n[ 0.000000] rcu: \tRCU lockdep checking is enabled.\n"
+    ));
+    assert!(!rcu_lockdep(&read("run_6.12_shared_boot.log")));
+}
+
+#[test]
 fn lines_strip_prefixes_and_read_times() {
     let console = b"[   12.345678][    C1] hogs-mark: begin busy-loop\r\n\
 [   13.000001] [  T123] a\n\
