@@ -189,11 +189,16 @@ pub fn unrun(why: &Unrun) -> Verdict {
     f.verdict(Vec::new(), None, Vec::new())
 }
 
-/// The verdict of a scenario the kernel cannot run: `reason` says what it lacks.
-pub fn skipped(reason: String) -> Verdict {
+/// SKIP, before any boot, for a scenario whose `needs` the kernel does not meet (`option` reads
+/// the kernel's configuration); `None` when the scenario can run.
+pub fn lacking<'a>(
+    scenario: &Scenario,
+    option: impl Fn(&str) -> Option<&'a str>,
+) -> Option<Verdict> {
+    let reason = scenario.unmet_need(option)?;
     let mut f = Findings::default();
     f.add(Outcome::Skip, reason);
-    f.verdict(Vec::new(), None, Vec::new())
+    Some(f.verdict(Vec::new(), None, Vec::new()))
 }
 
 /// Faults of the whole boot that make every verdict of it untrustworthy.

@@ -216,20 +216,15 @@ pub fn run(
                     None => None,
                 };
                 let label = (targets.len() > 1).then(|| target.kernel.release.clone());
-                // Scenarios this kernel cannot run are judged here; the rest boot.
-                let (group, lacking): (Vec<&Scenario>, Vec<&Scenario>) = job
-                    .group
-                    .iter()
-                    .partition(|s| s.unmet_need(|o| target.kernel.option(o)).is_none());
-                let skips: Vec<ScenarioResult> = lacking
-                    .iter()
-                    .map(|s| {
-                        let why = s
-                            .unmet_need(|o| target.kernel.option(o))
-                            .unwrap_or_default();
-                        scenario_result(s, job.index, judge::skipped(why), None)
-                    })
-                    .collect();
+                // Scenarios this kernel cannot run are judged without a boot; the rest boot.
+                let mut group = Vec::new();
+                let mut skips = Vec::new();
+                for &s in &job.group {
+                    match judge::lacking(s, |o| target.kernel.option(o)) {
+                        Some(verdict) => skips.push(scenario_result(s, job.index, verdict, None)),
+                        None => group.push(s),
+                    }
+                }
                 for r in &skips {
                     progress(&format_result(r, label.as_deref()));
                 }
