@@ -99,6 +99,58 @@ pub(crate) fn cond_resched() {
     };
 }
 
+/// Takes a raw spinlock with preemption off, C's `raw_spin_lock()`, through a function this
+/// kernel exports.
+///
+/// `_raw_spin_unlock()` is exported only with `CONFIG_UNINLINE_SPIN_UNLOCK` (preemptible or
+/// `DEBUG_SPINLOCK` kernels); with `PREEMPT_VOLUNTARY` and no `PREEMPT_DYNAMIC` it is inline and
+/// modpost fails. Outside `PREEMPT_RT`, a `spinlock_t` *is* a raw spinlock (`spin_lock(l)` is
+/// `raw_spin_lock(&l->rlock)`), and the Rust helpers `spin_lock()` and `spin_unlock()` are built
+/// into every kernel with Rust: those are used. `PREEMPT_RT` implies
+/// `CONFIG_UNINLINE_SPIN_UNLOCK` on x86, so there the `_raw_` pair is exported.
+/// (`_raw_spin_lock_irqsave()` and `_raw_spin_unlock_irqrestore()` are inline only where the
+/// architecture asks, `ARCH_INLINE_SPIN_*`, which x86 never does.)
+///
+/// # Safety
+///
+/// `lock` must point to an initialised `raw_spinlock_t` that stays valid until released with
+/// [`raw_spin_unlock`] on the same CPU.
+#[allow(dead_code)] // Only the hogs that include `lock.rs` take a lock.
+pub(crate) unsafe fn raw_spin_lock(lock: *mut bindings::raw_spinlock_t) {
+    #[cfg(not(CONFIG_PREEMPT_RT))]
+    // SAFETY: `lock` is a valid, initialised raw spinlock (this function's contract). Without
+    // `PREEMPT_RT`, `spinlock_t` is a union whose `rlock` member, at offset 0, is a
+    // `raw_spinlock_t`, and of the same size; `spin_lock()` takes `rlock` and nothing else.
+    unsafe {
+        bindings::spin_lock(lock.cast::<bindings::spinlock_t>())
+    };
+    #[cfg(CONFIG_PREEMPT_RT)]
+    // SAFETY: `lock` is a valid, initialised raw spinlock (this function's contract).
+    unsafe {
+        bindings::_raw_spin_lock(lock)
+    };
+}
+
+/// Releases a raw spinlock taken with [`raw_spin_lock`], C's `raw_spin_unlock()`.
+///
+/// # Safety
+///
+/// This CPU must hold `lock`, taken with [`raw_spin_lock`].
+#[allow(dead_code)] // Only the hogs that include `lock.rs` take a lock.
+pub(crate) unsafe fn raw_spin_unlock(lock: *mut bindings::raw_spinlock_t) {
+    #[cfg(not(CONFIG_PREEMPT_RT))]
+    // SAFETY: This CPU holds `lock` (this function's contract); `spin_unlock()` releases the
+    // `rlock` that `spin_lock()` took in `raw_spin_lock`.
+    unsafe {
+        bindings::spin_unlock(lock.cast::<bindings::spinlock_t>())
+    };
+    #[cfg(CONFIG_PREEMPT_RT)]
+    // SAFETY: This CPU holds `lock` (this function's contract).
+    unsafe {
+        bindings::_raw_spin_unlock(lock)
+    };
+}
+
 /// Returns the number of the CPU the current task runs on (C's `task_cpu(current)`).
 ///
 /// Only stable while the task cannot migrate: it is bound to one CPU, or preemption is off.

@@ -14,15 +14,8 @@
 //! disables them on every kernel. 6.12's bindings also make `spinlock_t` opaque, while
 //! `raw_spinlock_t` is a plain struct.
 //!
-//! Which functions take and release it, so that the module links on every configuration:
-//! `_raw_spin_unlock()` is exported only with `CONFIG_UNINLINE_SPIN_UNLOCK` (preemptible or
-//! `DEBUG_SPINLOCK` kernels); with `PREEMPT_VOLUNTARY` and no `PREEMPT_DYNAMIC` it is inline
-//! and modpost fails. Outside `PREEMPT_RT`, a `spinlock_t` *is* a raw spinlock
-//! (`spin_lock(l)` is `raw_spin_lock(&l->rlock)`), and the Rust helpers `spin_lock()` and
-//! `spin_unlock()` are built into every kernel with Rust: [`RawSpinLock::lock`] uses those.
-//! `PREEMPT_RT` implies `CONFIG_UNINLINE_SPIN_UNLOCK` on x86, so there the `_raw_` pair is
-//! exported. `_raw_spin_lock_irqsave()` and `_raw_spin_unlock_irqrestore()` are inline only
-//! where the architecture asks (`ARCH_INLINE_SPIN_*`), which x86 never does.
+//! Which kernel functions take and release it depends on the configuration (so that the module
+//! links on every one): [`crate::compat::raw_spin_lock`] says why.
 
 use core::{cell::UnsafeCell, marker::PhantomData, mem::MaybeUninit};
 use kernel::{bindings, ffi::c_ulong};
@@ -102,18 +95,8 @@ impl RawSpinLock {
     /// holds it.
     #[allow(dead_code)] // Each hog takes the lock one way or the other, not both.
     pub(crate) fn lock(&self) -> Guard<'_> {
-        #[cfg(not(CONFIG_PREEMPT_RT))]
-        // SAFETY: The lock is initialised (`new`) and lives as long as `self`. Without
-        // `PREEMPT_RT`, `spinlock_t` is a union whose `rlock` member, at offset 0, is a
-        // `raw_spinlock_t`, and of the same size; `spin_lock()` takes `rlock` and nothing else.
-        unsafe {
-            bindings::spin_lock(self.0.get().cast::<bindings::spinlock_t>())
-        };
-        #[cfg(CONFIG_PREEMPT_RT)]
         // SAFETY: The lock is initialised (`new`) and lives as long as `self`.
-        unsafe {
-            bindings::_raw_spin_lock(self.0.get())
-        };
+        unsafe { crate::compat::raw_spin_lock(self.0.get()) };
         Guard {
             lock: self,
             _not_send: PhantomData,
@@ -143,19 +126,9 @@ pub(crate) struct Guard<'a> {
 
 impl Drop for Guard<'_> {
     fn drop(&mut self) {
-        #[cfg(not(CONFIG_PREEMPT_RT))]
-        // SAFETY: This guard was created by `RawSpinLock::lock`, so the lock is held by this
-        // CPU, with preemption disabled since then; `spin_unlock()` releases the `rlock` that
-        // `spin_lock()` took there (see `lock`).
-        unsafe {
-            bindings::spin_unlock(self.lock.0.get().cast::<bindings::spinlock_t>())
-        };
-        #[cfg(CONFIG_PREEMPT_RT)]
-        // SAFETY: This guard was created by `RawSpinLock::lock`, so the lock is held by this
-        // CPU, with preemption disabled since then.
-        unsafe {
-            bindings::_raw_spin_unlock(self.lock.0.get())
-        };
+        // SAFETY: This guard was created by `RawSpinLock::lock`, so this CPU took the lock with
+        // `compat::raw_spin_lock()` and holds it, with preemption disabled since then.
+        unsafe { crate::compat::raw_spin_unlock(self.lock.0.get()) };
     }
 }
 
