@@ -130,12 +130,12 @@ impl IrqSave {
     /// jiffies.
     fn rendezvous(&self, kthread: &thread::Kthread) -> bool {
         ARRIVED.fetch_add(1, Ordering::AcqRel);
-        let start = spin::now_ns();
+        let start = compat::Instant::now();
         while ARRIVED.load(Ordering::Acquire) < self.together {
             if kthread.should_stop() || ABORTED.load(Ordering::Acquire) {
                 return false;
             }
-            if spin::now_ns() - start > RENDEZVOUS_NS {
+            if start.elapsed().as_nanos() > RENDEZVOUS_NS {
                 ABORTED.store(true, Ordering::Release);
                 pr_err!(
                     "the other hog thread did not start within {} s: not hogging\n",

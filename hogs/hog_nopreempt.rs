@@ -105,8 +105,9 @@ impl thread::ThreadBody for NoPreempt {
             if round > 0 {
                 // Give the CPU back for `rest` seconds, so that what needs it (a sysctl that
                 // reconfigures the watchdog on every CPU) can run between the rounds.
-                let until = spin::now_ns() + i64::from(self.rest) * 1_000_000_000;
-                if !kthread.sleep_until(|| spin::now_ns() >= until) {
+                let since = compat::Instant::now();
+                let rest_ns = i64::from(self.rest) * 1_000_000_000;
+                if !kthread.sleep_until(|| since.elapsed().as_nanos() >= rest_ns) {
                     return;
                 }
             }

@@ -115,9 +115,9 @@ impl thread::ThreadBody for Waiter {
             cpu,
             HOLDER_CPU.load(Ordering::Relaxed)
         );
-        let start = spin::now_ns();
+        let start = compat::Instant::now();
         drop(LOCK.lock());
-        let waited = spin::now_ns() - start;
+        let waited = start.elapsed().as_nanos();
         let (secs, ms) = spin::seconds_ms(waited);
         pr_info!(
             "released CPU {} after {}.{:03} s (got the spinlock)\n",

@@ -119,8 +119,8 @@ impl Job {
 /// # Invariants
 ///
 /// `work` was initialised with [`Item::function`] of `job`, a work function of this file that
-/// takes its argument for the `work` field of an `Item`; the item stays in its `KBox` (never
-/// moved) until its `Drop` has cancelled it.
+/// takes its argument for the `work` field of an `Item`; the item is pinned in its `KBox` (the
+/// kernel's lists point into it) from then until its `Drop` has cancelled it.
 #[repr(C)]
 struct Item {
     /// The kernel's part; only ever touched through the workqueue API.
@@ -128,10 +128,10 @@ struct Item {
     /// What to do when it runs.
     job: Job,
     /// The CPU whose pool runs it.
-    cpu: guard::CpuId,
+    cpu: compat::CpuId,
     /// An item this one queues on its pool once it has taken the CPU (the stall's canary),
     /// cancelled after this one (fields drop after `Drop::drop`).
-    then: Option<KBox<Item>>,
+    then: Option<Pin<KBox<Item>>>,
 }
 
 // SAFETY: The kernel's part is only used through the workqueue API, which may be called from any
@@ -144,7 +144,11 @@ unsafe impl Sync for Item {}
 
 impl Item {
     /// Allocates and initialises a work item for `job` on `cpu`'s pool (not queued yet).
-    fn new(job: Job, cpu: guard::CpuId, then: Option<KBox<Item>>) -> Result<KBox<Item>> {
+    fn new(
+        job: Job,
+        cpu: compat::CpuId,
+        then: Option<Pin<KBox<Item>>>,
+    ) -> Result<Pin<KBox<Item>>> {
         let item = KBox::new(
             Item {
                 work: Opaque::uninit(),
@@ -168,9 +172,9 @@ impl Item {
                 KEY.as_ptr(),
             )
         };
-        // INVARIANT: initialised with the job's function; the box is returned and the item
-        // never moved out of it.
-        Ok(item)
+        // INVARIANT: initialised with the job's function, and pinned before anything can queue
+        // it (`Item` is `!Unpin`: it holds an `Opaque`).
+        Ok(Pin::from(item))
     }
 
     /// The work function of a job: one per job, so the kernel's reports (the CPU-intensive
@@ -305,8 +309,8 @@ unsafe fn run_work(work: *mut bindings::work_struct, called_as: &str) {
                     ms
                 );
             }
-            let start = spin::now_ns();
-            while spin::now_ns() - start < i64::from(ms) * 1_000_000
+            let start = compat::Instant::now();
+            while start.elapsed().as_nanos() < i64::from(ms) * 1_000_000
                 && !STOP.load(Ordering::Relaxed)
             {
                 compat::cpu_relax();
@@ -324,7 +328,7 @@ unsafe fn run_work(work: *mut bindings::work_struct, called_as: &str) {
 /// cancels them, the hog first.
 struct HogWq {
     /// The item that spins (stall mode) or bursts.
-    _hog: KBox<Item>,
+    _hog: Pin<KBox<Item>>,
 }
 
 impl kernel::Module for HogWq {

@@ -3,15 +3,22 @@
 //! Differences between the kernels the hogs build against, in one place.
 //!
 //! Every hog includes this file with `#[path = "common/compat.rs"] mod compat;`, and nothing
-//! else in `hogs/` looks at the kernel version. The top-level `Kbuild` turns
-//! `$(VERSION).$(PATCHLEVEL)` into `--cfg` flags that only this file reads:
+//! else in `hogs/` asks what the kernel offers. The top-level `Kbuild` probes the kernel's own
+//! Rust source (not its version number, so a stable kernel that backports a feature is read
+//! right) and turns what it finds into `--cfg` flags that only this file reads:
 //!
-//! | flag                  | set for   | meaning                                                |
-//! |-----------------------|-----------|--------------------------------------------------------|
-//! | `hogs_module_authors` | >= 6.15   | `module!` takes `authors: [..]` (6.12: `author: ".."`) |
+//! | flag                    | set where the kernel's Rust crates have            | 6.12 | 7.3 |
+//! |-------------------------|----------------------------------------------------|------|-----|
+//! | `hogs_module_authors`   | `module!` with `authors: [..]` (6.15)               | no   | yes |
+//! | `hogs_module_metadata`  | `ModuleMetadata::THIS_MODULE` (6.18)                | no   | yes |
+//! | `hogs_sync_aref`        | `ARef` in `kernel::sync::aref` (6.18)               | no   | yes |
+//! | `hogs_kernel_cpu_id`    | `kernel::cpu::CpuId` (6.17)                         | no   | yes |
+//! | `hogs_kernel_instant`   | `kernel::time::Instant<C: ClockSource>` (6.17)      | no   | yes |
 //!
-//! Adding a kernel version means adding a line to `Kbuild` and a `cfg` branch here. Things that
-//! differ between versions but are deliberately done the same way everywhere:
+//! Where the kernel crate has the abstraction, this file re-exports it; where it does not, a
+//! stand-in with the same names and the same contract takes its place, so the hogs read the
+//! same on every kernel. Adding a difference means a probe in `Kbuild` and a `cfg` pair here.
+//! Things that differ between versions but are deliberately done the same way everywhere:
 //!
 //! - Module parameters: `module!` has `params` only from 6.19; the hogs declare theirs with
 //!   [`crate::params::module_param`], which writes the same `__param` and `.modinfo` entries
@@ -20,8 +27,6 @@
 //!   helper on kernels built with GCC, so a lockup report would show its RIP in
 //!   `rust_helper_cpu_relax` instead of in the hog. [`cpu_relax`] emits the same x86 `pause`
 //!   inline, on every version.
-//! - Time: the hogs call `bindings::ktime_get()`, not 6.12's `kernel::time::Ktime`, which
-//!   later kernels reworked.
 //!
 //! [`module_fully_loaded`] reads module-loader internals (`struct module`), which may need a
 //! `cfg` branch on a future kernel.
@@ -172,8 +177,7 @@ pub(crate) fn current_cpu() -> u32 {
 /// flush waits for every CPU to answer an IPI, and just before `insmod` returns. Reads loader
 /// internals (`struct module`'s `state` and `mem[MOD_INIT_TEXT]`, 6.4 and later).
 pub(crate) fn module_fully_loaded() -> bool {
-    // SAFETY: Only the address of `__this_module` is taken.
-    let module = unsafe { __this_module.get() };
+    let module = this_module!();
     // SAFETY: `module` is this module's `struct module`, valid while its code runs. The loader
     // writes both fields while this may run on another CPU: the volatile reads are C's
     // `READ_ONCE()`, and a stale value only makes the caller poll again.
@@ -188,6 +192,25 @@ pub(crate) fn module_fully_loaded() -> bool {
     state == bindings::module_state_MODULE_STATE_LIVE && init_text.is_null()
 }
 
+/// The module's own `struct module`, C's `THIS_MODULE`, from the `ThisModule` that `module!`
+/// makes: a constant expression, usable in a `static`'s initialiser.
+///
+/// 6.12's `module!` defines a `static THIS_MODULE` at the crate's root; later ones a constant of
+/// the `ModuleMetadata` trait, implemented for the module's type (`LocalModule`).
+#[cfg(not(hogs_module_metadata))]
+macro_rules! this_module {
+    () => {
+        $crate::THIS_MODULE.as_ptr()
+    };
+}
+#[cfg(hogs_module_metadata)]
+macro_rules! this_module {
+    () => {
+        <$crate::LocalModule as ::kernel::ModuleMetadata>::THIS_MODULE.as_ptr()
+    };
+}
+pub(crate) use this_module;
+
 /// Returns ECX of CPUID leaf `leaf` (sub-leaf 0).
 pub(crate) fn cpuid_ecx(leaf: u32) -> u32 {
     // `__cpuid` was an `unsafe fn` in older Rust versions (the kernel's minimum is 1.78) and is
@@ -198,9 +221,6 @@ pub(crate) fn cpuid_ecx(leaf: u32) -> u32 {
     result.ecx
 }
 
-// `struct module` contains empty structs (e.g. `lockdep_map` without `CONFIG_LOCKDEP`), which
-// Rust calls FFI-unsafe; only the address of `__this_module` is ever used.
-#[allow(improper_ctypes)]
 extern "C" {
     /// Tells the soft-lockup detector that this CPU is making progress (`<linux/nmi.h>`, which
     /// 6.12's bindings do not include; exported with `CONFIG_SOFTLOCKUP_DETECTOR`).
@@ -210,8 +230,95 @@ extern "C" {
     /// `touch_nmi_watchdog()` that is not [`touch_softlockup_watchdog`] (`<linux/nmi.h>`;
     /// exported with the perf or buddy hard-lockup detector, which `--kdir` validation demands).
     pub(crate) fn arch_touch_nmi_watchdog();
+}
 
-    /// The module's own `struct module`, C's `THIS_MODULE`, defined by `modpost` in the
-    /// module's `.mod.c` (`module!` declares it the same way).
-    pub(crate) static __this_module: kernel::types::Opaque<bindings::module>;
+/// A counted reference to a kernel object, `ARef` (in `kernel::sync::aref` since 6.18).
+#[cfg(hogs_sync_aref)]
+pub(crate) use kernel::sync::aref::ARef;
+#[cfg(not(hogs_sync_aref))]
+pub(crate) use kernel::types::ARef;
+
+/// A CPU number the kernel's per-CPU functions accept (`cpumask_of()`, `kthread_bind()`):
+/// `kernel::cpu::CpuId` where the kernel has it.
+#[cfg(hogs_kernel_cpu_id)]
+pub(crate) use kernel::cpu::{nr_cpu_ids, CpuId};
+#[cfg(not(hogs_kernel_cpu_id))]
+pub(crate) use cpu::{nr_cpu_ids, CpuId};
+
+/// The stand-in for `kernel::cpu` (7.x) on kernels without it: the same names and invariant.
+#[cfg(not(hogs_kernel_cpu_id))]
+mod cpu {
+    use kernel::bindings;
+
+    /// The number of possible CPU numbers (C's `nr_cpu_ids`).
+    pub(crate) fn nr_cpu_ids() -> u32 {
+        // SAFETY: `nr_cpu_ids` is set during boot, before any module can be loaded, and only
+        // read afterwards.
+        unsafe { bindings::nr_cpu_ids }
+    }
+
+    /// A CPU number below `nr_cpu_ids`, as `kernel::cpu::CpuId`.
+    ///
+    /// # Invariants
+    ///
+    /// The number is below [`nr_cpu_ids`].
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    pub(crate) struct CpuId(u32);
+
+    impl CpuId {
+        /// The CPU numbered `id`, if there is such a CPU (online or not).
+        pub(crate) fn from_u32(id: u32) -> Option<Self> {
+            // INVARIANT: Checked here.
+            (id < nr_cpu_ids()).then_some(Self(id))
+        }
+
+        /// The CPU's number.
+        pub(crate) fn as_u32(&self) -> u32 {
+            self.0
+        }
+    }
+}
+
+/// A point in time on `CLOCK_MONOTONIC` (`ktime_get()`): `kernel::time::Instant<Monotonic>`
+/// where the kernel has it.
+#[cfg(hogs_kernel_instant)]
+pub(crate) type Instant = kernel::time::Instant<kernel::time::Monotonic>;
+#[cfg(not(hogs_kernel_instant))]
+pub(crate) use time::Instant;
+
+/// The stand-in for `kernel::time::{Instant, Delta}` (7.x) on kernels without them, over
+/// 6.12's `Ktime`: the same names, for the methods the hogs use.
+#[cfg(not(hogs_kernel_instant))]
+mod time {
+    use kernel::time::Ktime;
+
+    /// A point in time on `CLOCK_MONOTONIC`.
+    #[derive(Clone, Copy)]
+    pub(crate) struct Instant(Ktime);
+
+    impl Instant {
+        /// Now.
+        #[inline]
+        pub(crate) fn now() -> Self {
+            Self(Ktime::ktime_get())
+        }
+
+        /// The time since `self`.
+        #[inline]
+        pub(crate) fn elapsed(&self) -> Delta {
+            Delta(Ktime::ktime_get() - self.0)
+        }
+    }
+
+    /// A span of time.
+    #[derive(Clone, Copy)]
+    pub(crate) struct Delta(Ktime);
+
+    impl Delta {
+        /// The span in nanoseconds.
+        #[inline]
+        pub(crate) fn as_nanos(self) -> i64 {
+            self.0.to_ns()
+        }
+    }
 }

@@ -11,7 +11,10 @@
 //!
 //! Declares the `force` and `assume_bare_metal` parameters, shared by every hog.
 
-use crate::{compat, params::module_param};
+use crate::{
+    compat::{self, nr_cpu_ids, CpuId},
+    params::module_param,
+};
 use kernel::{bindings, ffi::c_ulong, prelude::*};
 
 module_param!(
@@ -84,37 +87,6 @@ pub(crate) fn secs_param(value: u32, yields: bool) -> Result<u32> {
     Ok(value)
 }
 
-/// A CPU number the kernel's per-CPU functions accept (`cpumask_of()`, `kthread_bind()`).
-///
-/// 7.x has `kernel::cpu::CpuId` with the same invariant; 6.12 has none, so the hogs use this
-/// one on every version.
-///
-/// # Invariants
-///
-/// The number is below `nr_cpu_ids`.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) struct CpuId(u32);
-
-impl CpuId {
-    /// The CPU numbered `cpu`, if there is such a CPU (online or not).
-    pub(crate) fn new(cpu: u32) -> Option<Self> {
-        // INVARIANT: Checked here.
-        (cpu < nr_cpu_ids()).then_some(Self(cpu))
-    }
-
-    /// The CPU's number.
-    pub(crate) fn as_u32(self) -> u32 {
-        self.0
-    }
-}
-
-/// The number of possible CPU numbers (C's `nr_cpu_ids`).
-fn nr_cpu_ids() -> u32 {
-    // SAFETY: `nr_cpu_ids` is set during boot, before any module can be loaded, and only read
-    // afterwards.
-    unsafe { bindings::nr_cpu_ids }
-}
-
 /// Checks a CPU-number parameter: `-1` means "do not bind" and gives `None`.
 ///
 /// Otherwise the CPU must exist (below `nr_cpu_ids`) and be online; if not, the reason is
@@ -124,7 +96,7 @@ pub(crate) fn cpu_param(name: &str, value: i32) -> Result<Option<CpuId>> {
         return Ok(None);
     }
     let nr_cpu_ids = nr_cpu_ids();
-    let cpu = match u32::try_from(value).ok().and_then(CpuId::new) {
+    let cpu = match u32::try_from(value).ok().and_then(CpuId::from_u32) {
         Some(cpu) => cpu,
         None => {
             pr_err!(
@@ -146,7 +118,7 @@ pub(crate) fn cpu_param(name: &str, value: i32) -> Result<Option<CpuId>> {
 /// The number of online CPUs, C's `num_online_cpus()` (a snapshot: hotplug may change it).
 fn online_cpus() -> u32 {
     (0..nr_cpu_ids())
-        .filter_map(CpuId::new)
+        .filter_map(CpuId::from_u32)
         .filter(|&cpu| cpu_online(cpu))
         .count() as u32
 }

@@ -69,8 +69,7 @@ macro_rules! module_param {
             #[used(compiler)]
             static PARAM: KernelParam = KernelParam(bindings::kernel_param {
                 name: NAME.as_ptr().cast(),
-                // SAFETY: Only the address of `__this_module` is taken, it is not read.
-                mod_: unsafe { $crate::compat::__this_module.get() },
+                mod_: $crate::compat::this_module!(),
                 // SAFETY: Only the address of the exported `kernel_param_ops` is taken.
                 ops: unsafe { &bindings::$ops },
                 perm: 0o444,

@@ -23,10 +23,13 @@
 //! `hog_busy: hogging CPU 1 for 8 s ...` when the hog starts and
 //! `hog_busy: released CPU 1 after 8.000 s` when it ends.
 
-use crate::{compat, thread::Kthread};
+use crate::{
+    compat::{self, Instant},
+    thread::Kthread,
+};
 use core::fmt;
 use core::sync::atomic::{AtomicBool, Ordering};
-use kernel::{bindings, prelude::*};
+use kernel::prelude::*;
 
 /// How many `pause` instructions between two looks at the clock and at the stop flag.
 ///
@@ -72,12 +75,6 @@ pub(crate) struct Outcome {
     pub(crate) end: End,
 }
 
-/// Returns `CLOCK_MONOTONIC` in nanoseconds (`ktime_get()`).
-pub(crate) fn now_ns() -> i64 {
-    // SAFETY: `ktime_get()` may be called from any context but NMI, with interrupts on or off.
-    unsafe { bindings::ktime_get() }
-}
-
 /// Spins on the current CPU for `secs` seconds (0: until `kthread_stop()`).
 ///
 /// Never sleeps and never schedules unless `manners` says so, whatever the caller holds.
@@ -85,7 +82,7 @@ pub(crate) fn now_ns() -> i64 {
 #[inline(never)]
 pub(crate) fn busy_loop(secs: u32, manners: Manners, kthread: &Kthread) -> Outcome {
     let limit_ns = i64::from(secs) * NSEC_PER_SEC;
-    let start = now_ns();
+    let start = Instant::now();
     loop {
         for _ in 0..RELAX_PER_ROUND {
             compat::cpu_relax();
@@ -103,7 +100,7 @@ pub(crate) fn busy_loop(secs: u32, manners: Manners, kthread: &Kthread) -> Outco
             unsafe { compat::arch_touch_nmi_watchdog() };
         }
 
-        let elapsed_ns = now_ns() - start;
+        let elapsed_ns = start.elapsed().as_nanos();
         let stop_flag = manners.stop.is_some_and(|f| f.load(Ordering::Acquire));
         if stop_flag || kthread.should_stop() {
             return Outcome {

@@ -2,8 +2,9 @@
 
 //! The hogs' kernel threads: create, bind to a CPU, start, and stop.
 //!
-//! 6.12 has no kthread abstraction in Rust; this is C's usual pattern written with
-//! `kernel::bindings`:
+//! 6.12 has no kthread abstraction in Rust; this is C's usual pattern, written with
+//! `kernel::bindings` for the kthread calls and the kernel crate's `ARef<Task>` for the
+//! reference and `KBox` for what the thread runs on:
 //!
 //! ```c
 //! task = kthread_create(threadfn, data, "%s", name);  // created, not running yet
@@ -11,7 +12,7 @@
 //! kthread_bind(task, cpu);                            // only while it is not running
 //! wake_up_process(task);                              // now it runs threadfn(data)
 //! ...
-//! kthread_stop_put(task);                             // ask it to stop, wait, drop the reference
+//! kthread_stop(task); put_task_struct(task);          // ask it to stop, wait, drop the reference
 //! ```
 //!
 //! The reference matters because a hog's thread may already have returned (the hog ended
@@ -27,14 +28,14 @@
 //! module half-loaded and impossible to remove (seen with `hog_irqsave secs=0`: `insmod`
 //! soft-locked in `smp_call_function_many_cond` for good).
 
-use crate::compat;
-use crate::guard::CpuId;
+use crate::compat::{self, ARef, CpuId};
 use core::{ffi::CStr, marker::PhantomData, ptr::NonNull};
 use kernel::{
     bindings,
     error::from_err_ptr,
     ffi::{c_char, c_int, c_void},
     prelude::*,
+    task::Task,
 };
 
 /// The code a hog thread runs.
@@ -103,16 +104,22 @@ impl Kthread {
 /// A running (or finished) kernel thread executing [`ThreadBody::run`] on its `T`.
 ///
 /// Dropping it stops the thread and waits for it to end.
+///
+/// # Invariants
+///
+/// `task` is a kthread made by `kthread_create_on_node()` to run [`trampoline::<T>`] on `body`;
+/// `body` comes from `KBox::leak()` and is freed only by `Drop`, once the thread has been
+/// stopped.
 pub(crate) struct Thread<T: ThreadBody> {
-    /// The thread, with a reference of ours (`get_task_struct`).
-    task: NonNull<bindings::task_struct>,
-    /// What the thread runs on; it reads it through a raw pointer until it has been stopped,
-    /// so it is dropped only after `Drop::drop` has stopped the thread.
-    _body: KBox<T>,
+    /// The thread, with a reference of ours: its `task_struct` outlives the thread function.
+    task: ARef<Task>,
+    /// What the thread runs on, owned by this value but read by the thread through this
+    /// pointer until it is stopped.
+    body: NonNull<T>,
 }
 
 // SAFETY: `task` is only used by `Drop`, and stopping a kthread may be done from any task. `T`
-// is `Send + Sync`.
+// is `Send + Sync`, and `body` is only freed by `Drop`.
 unsafe impl<T: ThreadBody> Send for Thread<T> {}
 
 // SAFETY: `&Thread` gives no access to anything (all methods take `self` or `&mut self`).
@@ -121,17 +128,16 @@ unsafe impl<T: ThreadBody> Sync for Thread<T> {}
 impl<T: ThreadBody> Thread<T> {
     /// Starts a kernel thread named `name` running `body.run()`, bound to `cpu` if given.
     pub(crate) fn spawn(name: &CStr, cpu: Option<CpuId>, body: T) -> Result<Self> {
-        let body = KBox::new(body, GFP_KERNEL)?;
-        let data = core::ptr::from_ref::<T>(&body).cast_mut().cast::<c_void>();
+        let body = NonNull::from(KBox::leak(KBox::new(body, GFP_KERNEL)?));
 
         // SAFETY: `trampoline::<T>` has the signature `kthread_create_on_node` expects, and
-        // `data` points to a `T` that stays alive until the thread has been stopped (the `Drop`
-        // of the `Thread` returned below, which owns it). The format `"%s"` takes one
-        // NUL-terminated string, `name`.
+        // `body` points to a `T` that stays alive until the thread has been stopped (it is freed
+        // only by the `Drop` of the `Thread` made below, or here if there is no thread). The
+        // format `"%s"` takes one NUL-terminated string, `name`.
         let task = unsafe {
             bindings::kthread_create_on_node(
                 Some(trampoline::<T>),
-                data,
+                body.as_ptr().cast::<c_void>(),
                 bindings::NUMA_NO_NODE,
                 // The bytes' pointer, not `CStr::as_ptr()`: newer kernels forbid that one (their
                 // `char` is unsigned) and it is the same address.
@@ -139,33 +145,55 @@ impl<T: ThreadBody> Thread<T> {
                 name.to_bytes_with_nul().as_ptr().cast::<c_char>(),
             )
         };
-        let task = NonNull::new(from_err_ptr(task)?).ok_or(ENOMEM)?;
+        let task = match from_err_ptr(task).and_then(|task| NonNull::new(task).ok_or(ENOMEM)) {
+            Ok(task) => task,
+            Err(e) => {
+                // SAFETY: `body` comes from `KBox::leak()` just above, and no thread was made
+                // that could use it.
+                drop(unsafe { KBox::from_raw(body.as_ptr()) });
+                return Err(e);
+            }
+        };
 
-        // SAFETY: `task` is a valid kthread, just created and not yet running; the reference
-        // taken here is dropped by `kthread_stop_put()` in `Drop`.
-        unsafe { bindings::get_task_struct(task.as_ptr()) };
-        // From here on, dropping `thread` stops the thread, even one that never ran.
-        let thread = Self { task, _body: body };
+        // SAFETY: `task` is a valid `task_struct`, just created: `kthread_create_on_node()`
+        // returns it with the reference the not yet running thread holds. `Task` is a
+        // transparent wrapper of `task_struct`. `ARef::from` takes a reference of our own
+        // (`get_task_struct()`), dropped after `kthread_stop()` in `Drop`.
+        let task = ARef::from(unsafe { &*task.as_ptr().cast::<Task>() });
+        // INVARIANT: `task` was made to run `trampoline::<T>` on `body`, which comes from
+        // `KBox::leak()`. From here on, dropping `thread` stops the thread, even one that never
+        // ran, then frees `body`.
+        let thread = Self { task, body };
 
         if let Some(cpu) = cpu {
             // SAFETY: The thread has not been woken up yet, which `kthread_bind()` requires.
             // `cpu` is below `nr_cpu_ids` (`CpuId`'s invariant), as `cpumask_of()` in it needs.
-            unsafe { bindings::kthread_bind(task.as_ptr(), cpu.as_u32()) };
+            unsafe { bindings::kthread_bind(thread.task_ptr(), cpu.as_u32()) };
         }
 
-        // SAFETY: `task` is valid: we hold a reference to it.
-        unsafe { bindings::wake_up_process(task.as_ptr()) };
+        thread.task.wake_up();
         Ok(thread)
+    }
+
+    /// The thread's `task_struct`, for the C functions that take one.
+    fn task_ptr(&self) -> *mut bindings::task_struct {
+        // `Task` is a transparent wrapper of `task_struct`.
+        core::ptr::from_ref::<Task>(&self.task)
+            .cast_mut()
+            .cast::<bindings::task_struct>()
     }
 }
 
 impl<T: ThreadBody> Drop for Thread<T> {
     fn drop(&mut self) {
-        // SAFETY: We hold a reference to `task` (from `spawn`), which this call drops. It works
-        // whether the thread is running, has already returned, or never ran; it returns once
-        // the thread function has returned, so `_body` is no longer in use when it is dropped
-        // right after this.
-        unsafe { bindings::kthread_stop_put(self.task.as_ptr()) };
+        // SAFETY: `task` is a kthread (type invariant) and we hold a reference to it, dropped
+        // with `self.task` after this. `kthread_stop()` works whether the thread is running,
+        // has already returned, or never ran, and returns once the thread function has
+        // returned.
+        unsafe { bindings::kthread_stop(self.task_ptr()) };
+        // SAFETY: `body` comes from `KBox::leak()` (type invariant) and the thread that read it
+        // has ended, so nothing uses it any more.
+        drop(unsafe { KBox::from_raw(self.body.as_ptr()) });
     }
 }
 
@@ -177,7 +205,7 @@ impl<T: ThreadBody> Drop for Thread<T> {
 /// `data` must point to a `T` that stays valid until this function returns.
 unsafe extern "C" fn trampoline<T: ThreadBody>(data: *mut c_void) -> c_int {
     // SAFETY: `spawn` passed a pointer to the `T` in the `Thread`'s box, which is freed only
-    // after `kthread_stop_put()` has waited for this function to return.
+    // after `kthread_stop()` has waited for this function to return.
     let body = unsafe { &*data.cast::<T>() };
     // SAFETY: `kthread_create_on_node()` in `spawn` made this thread to run this function.
     let kthread = unsafe { Kthread::assume() };
