@@ -114,6 +114,7 @@ pub struct Plan {
 /// failure ends the plan: the hog may still be spinning and would spoil every later scenario.
 pub fn run_plan(plan_path: &Path) -> Result<()> {
     let plan: Plan = serde_json::from_slice(&std::fs::read(plan_path)?).context("bad plan")?;
+    keep_to_cpu0();
     tell(&Event::Ready {
         preempt: preempt_model(),
     })?;
@@ -126,6 +127,17 @@ pub fn run_plan(plan_path: &Path) -> Result<()> {
         }
     }
     tell(&Event::Done)
+}
+
+/// Keeps the guest step on CPU 0, where no hog runs unless a scenario hogs every CPU. Left to
+/// the scheduler it can sit on the hog's CPU: behind a hog with interrupts off it can neither
+/// return from loading the module nor read the kernel log, so it could not end the scenario once
+/// its reports are in, and the hog would spin its full time. A failure only costs that time.
+fn keep_to_cpu0() {
+    let mut cpu0 = nix::sched::CpuSet::new();
+    if cpu0.set(0).is_ok() {
+        let _ = nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &cpu0);
+    }
 }
 
 /// One scenario; `Ok(Err(..))` when its module would not unload.
@@ -149,6 +161,9 @@ fn run_step(step: &Step) -> Result<std::result::Result<(), String>> {
             return undo.restore(&scenario);
         }
     }
+    // The hog's time counts from here: loading returns only once every hogged CPU is free
+    // again when the hogs took them all (interrupts off on every CPU).
+    let loading = Instant::now();
     if let Err(e) = load_module(&step.module, &step.params) {
         tell(&Event::LoadFailed {
             scenario: scenario.clone(),
@@ -167,7 +182,7 @@ fn run_step(step: &Step) -> Result<std::result::Result<(), String>> {
         // Only which rules apply matters here; the detection windows are the host's to judge.
         ..Guest::default()
     };
-    wait_until_decided(step, guest, log.as_mut(), &mut undo)?;
+    wait_until_decided(step, guest, loading, log.as_mut(), &mut undo)?;
     match unload_module(&name, Duration::from_secs(30)) {
         Ok(()) => {
             tell(&Event::Unloaded {
@@ -190,17 +205,19 @@ fn run_step(step: &Step) -> Result<std::result::Result<(), String>> {
 /// reports that come with it (another CPU's, a late soft lockup) finish printing.
 const GRACE: Duration = Duration::from_millis(500);
 
-/// Waits `wait_secs`, doing the step's timed writes on time, or less: until every expectation
-/// of the step that applies to the preemption model is met in the kernel log (and every timed
-/// write is done), plus [`GRACE`].
+/// Waits until `wait_secs` after `loading` began, doing the step's timed writes on time (counted
+/// from now, when the module is loaded), or less: until every expectation of the step that
+/// applies to the preemption model is met in the kernel log (and every timed write is done),
+/// plus [`GRACE`].
 fn wait_until_decided(
     step: &Step,
     guest: Guest,
+    loading: Instant,
     mut log: Option<&mut KernelLog>,
     undo: &mut Undo,
 ) -> Result<()> {
     let start = Instant::now();
-    let deadline = start + Duration::from_secs(step.wait_secs);
+    let deadline = loading + Duration::from_secs(step.wait_secs);
     let mut timed: Vec<&Write> = step.writes.iter().filter(|w| w.at.is_some()).collect();
     while Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
