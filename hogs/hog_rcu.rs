@@ -24,8 +24,9 @@
 //! does not preempt kernel code (`preempt=none`/`voluntary`), the CPU does not schedule either:
 //! the stall names the CPU (`self-detected stall on CPU`), and the soft lockup detector
 //! reports the same hog later. Without preemptible RCU, `rcu_read_lock()` disables preemption
-//! (C's `__rcu_read_lock()` is then `preempt_disable()`); this hog does the same by holding a
-//! raw spinlock, and refuses `resched=1`, since `cond_resched()` reports a quiescent state there.
+//! (C's `__rcu_read_lock()` is then `preempt_disable()`); so does the kernel crate's
+//! `rcu::read_lock()` where it has one, and elsewhere this hog holds a raw spinlock. There it
+//! refuses `resched=1`, since `cond_resched()` reports a quiescent state.
 //!
 //! ```text
 //! insmod hog_rcu.ko secs=8 cpu=1
@@ -69,44 +70,9 @@ params::module_param!(
     "Call cond_resched() every round, so only RCU complains (0: the CPU does not schedule either)"
 );
 
-/// A read-side critical section of preemptible RCU: C's `rcu_read_lock()` until the guard is
-/// dropped (`rcu_read_unlock()`).
-///
-/// 7.x has `kernel::sync::rcu::read_lock()`, but 6.12 has neither it nor a helper for the inline
-/// `rcu_read_lock()`. With `CONFIG_PREEMPT_RCU` the C inline is `__rcu_read_lock()` plus lockdep
-/// and sparse annotations, and `__rcu_read_lock()` is exported, so this calls it on every
-/// version.
-///
-/// # Invariants
-///
-/// The current task is inside a read-side critical section that this guard opened, and the
-/// guard stays on that task (it is neither `Send` nor `Sync`).
-#[cfg(CONFIG_PREEMPT_RCU)]
-struct RcuReadLock(core::marker::PhantomData<*mut ()>);
-
-#[cfg(CONFIG_PREEMPT_RCU)]
-impl RcuReadLock {
-    /// Enters a read-side critical section.
-    fn new() -> Self {
-        // SAFETY: `__rcu_read_lock()` may be called from any context; it only increments the
-        // current task's nesting count.
-        unsafe { kernel::bindings::__rcu_read_lock() };
-        // INVARIANT: the section was just entered, on the current task.
-        Self(core::marker::PhantomData)
-    }
-}
-
-#[cfg(CONFIG_PREEMPT_RCU)]
-impl Drop for RcuReadLock {
-    fn drop(&mut self) {
-        // SAFETY: By the type invariant the current task is inside the section `new` opened, so
-        // this `__rcu_read_unlock()` pairs with that `__rcu_read_lock()`.
-        unsafe { kernel::bindings::__rcu_read_unlock() };
-    }
-}
-
-/// Without preemptible RCU a reader runs with preemption off; holding this lock does that.
-#[cfg(not(CONFIG_PREEMPT_RCU))]
+/// Without preemptible RCU a reader runs with preemption off; where the kernel crate has no
+/// `rcu::read_lock()` (which does that itself), holding this lock does.
+#[cfg(not(any(hogs_sync_rcu, CONFIG_PREEMPT_RCU)))]
 static NO_PREEMPT: lock::RawSpinLock = lock::RawSpinLock::new();
 
 /// The reader thread.
@@ -119,9 +85,9 @@ struct Reader {
 
 impl thread::ThreadBody for Reader {
     fn run(&self, kthread: &thread::Kthread) {
-        #[cfg(CONFIG_PREEMPT_RCU)]
-        let reader = RcuReadLock::new();
-        #[cfg(not(CONFIG_PREEMPT_RCU))]
+        #[cfg(any(hogs_sync_rcu, CONFIG_PREEMPT_RCU))]
+        let reader = compat::rcu_read_lock();
+        #[cfg(not(any(hogs_sync_rcu, CONFIG_PREEMPT_RCU)))]
         let reader = NO_PREEMPT.lock();
         let manners = spin::Manners {
             cond_resched: self.resched,
@@ -163,6 +129,7 @@ impl kernel::Module for HogRcu {
             }
             // SAFETY: The module's `init` runs once and has started no thread yet: nothing holds or
             // takes the lock.
+            #[cfg(not(hogs_sync_rcu))]
             unsafe {
                 NO_PREEMPT.init();
             }

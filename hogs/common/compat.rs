@@ -14,6 +14,7 @@
 //! | `hogs_sync_aref`        | `ARef` in `kernel::sync::aref` (6.18)               | no   | yes |
 //! | `hogs_kernel_cpu_id`    | `kernel::cpu::CpuId` (6.17)                         | no   | yes |
 //! | `hogs_kernel_instant`   | `kernel::time::Instant<C: ClockSource>` (6.17)      | no   | yes |
+//! | `hogs_sync_rcu`         | `kernel::sync::rcu::read_lock()` (6.13)             | no   | yes |
 //!
 //! Where the kernel crate has the abstraction, this file re-exports it; where it does not, a
 //! stand-in with the same names and the same contract takes its place, so the hogs read the
@@ -319,6 +320,53 @@ mod time {
         #[inline]
         pub(crate) fn as_nanos(self) -> i64 {
             self.0.to_ns()
+        }
+    }
+}
+
+/// Enters an RCU read-side critical section, left when the guard is dropped (C's
+/// `rcu_read_lock()` and `rcu_read_unlock()`): `kernel::sync::rcu::read_lock()` where the kernel
+/// has it.
+#[cfg(hogs_sync_rcu)]
+#[allow(unused_imports)] // Only hog_rcu reads under RCU.
+pub(crate) use kernel::sync::rcu::read_lock as rcu_read_lock;
+#[cfg(all(not(hogs_sync_rcu), CONFIG_PREEMPT_RCU))]
+#[allow(unused_imports)] // Only hog_rcu reads under RCU.
+pub(crate) use rcu::read_lock as rcu_read_lock;
+
+/// The stand-in for `kernel::sync::rcu` (6.13) on kernels without it. Only for preemptible RCU:
+/// there the C inline `rcu_read_lock()` is the exported `__rcu_read_lock()` plus lockdep and
+/// sparse annotations, while elsewhere it is an inline `preempt_disable()` with nothing exported
+/// to call (hog_rcu then holds a raw spinlock instead).
+#[cfg(all(not(hogs_sync_rcu), CONFIG_PREEMPT_RCU))]
+#[allow(dead_code)] // Only hog_rcu reads under RCU.
+mod rcu {
+    use core::marker::PhantomData;
+    use kernel::bindings;
+
+    /// Inside an RCU read-side critical section until dropped.
+    ///
+    /// # Invariants
+    ///
+    /// The current task is inside a read-side critical section that this guard opened, and the
+    /// guard stays on that task (it is neither `Send` nor `Sync`).
+    pub(crate) struct Guard(PhantomData<*mut ()>);
+
+    /// Enters a read-side critical section.
+    pub(crate) fn read_lock() -> Guard {
+        // SAFETY: `__rcu_read_lock()` may be called from any context; it only increments the
+        // current task's nesting count.
+        unsafe { bindings::__rcu_read_lock() };
+        // INVARIANT: the section was just entered, on the current task.
+        Guard(PhantomData)
+    }
+
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            // SAFETY: By the type invariant the current task is inside the section
+            // `read_lock()` opened, so this `__rcu_read_unlock()` pairs with its
+            // `__rcu_read_lock()`.
+            unsafe { bindings::__rcu_read_unlock() };
         }
     }
 }
