@@ -1099,6 +1099,53 @@ cpu = 1
         );
     }
 
+    /// The late soft lockup after an interrupts-off episode names whatever runs on the CPU when
+    /// its timer interrupt finally comes: the hog, or the idle task if the hog has already ended
+    /// (seen on 7.3 in all-cpus-irqs-off). The scenario allows either, and still fails on the
+    /// hard lockup it exists to forbid.
+    #[test]
+    fn all_cpus_irqs_off_allows_the_late_report_from_the_idle_task() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../expected/all-cpus-irqs-off.toml");
+        let s = Scenario::load(&path).unwrap();
+        let name = "all-cpus-irqs-off";
+        let console = |middle: &str| {
+            Console::default()
+                .ready()
+                .event(Event::Begin {
+                    scenario: name.into(),
+                    module: "hog_irqsave".into(),
+                    params: "also_cpu=0 cpu=1 secs=5".into(),
+                })
+                .kernel("hog_irqsave: hogging CPU 1 for 5 s with interrupts disabled")
+                .kernel("hog_irqsave: hogging CPU 0 for 5 s with interrupts disabled")
+                .kernel("hog_irqsave: 1\nhog_irqsave: 2\nhog_irqsave: 3\nhog_irqsave: 4")
+                .kernel("hog_irqsave: released CPU 1 after 5.001 s")
+                .kernel(
+                    "watchdog: BUG: soft lockup - CPU#0 stuck for 5s! [hog_irqsave:69]\n\
+                     RIP: 0010:_raw_spin_unlock_irqrestore+0x14/0x20",
+                )
+                .kernel("hog_irqsave: released CPU 0 after 5.002 s")
+                .kernel(middle)
+                .event(Event::Loaded {
+                    scenario: name.into(),
+                })
+                .event(Event::Unloaded {
+                    scenario: name.into(),
+                })
+                .event(Event::Done)
+                .clean()
+        };
+        let idle = "watchdog: BUG: soft lockup - CPU#1 stuck for 5s! [swapper/1:0]\n\
+                    RIP: 0010:pv_native_safe_halt+0x13/0x20";
+        let v = judge1(&s, &console(idle));
+        assert_eq!(v.outcome, Outcome::Pass, "{:?}", v.reasons);
+        let hard = "watchdog: CPU0: Watchdog detected hard LOCKUP on cpu 1\n\
+                    RIP: 0010:_RNvNtCs1_11hog_irqsave4spin9busy_loop+0x3b/0x50 [hog_irqsave]";
+        let v = judge1(&s, &console(&format!("{idle}\n{hard}")));
+        assert_eq!(v.outcome, Outcome::Fail);
+        assert!(v.reasons[0].contains("hard_lockup"), "{:?}", v.reasons);
+    }
+
     #[test]
     fn allow_max_is_enforced() {
         let twice = format!("{SOFT}\n{SOFT0}\n{SOFT0}");
