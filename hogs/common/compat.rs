@@ -10,11 +10,11 @@
 //! | flag                    | set where the kernel's Rust crates have            | 6.12 | 7.3 |
 //! |-------------------------|----------------------------------------------------|------|-----|
 //! | `hogs_module_authors`   | `module!` with `authors: [..]` (6.15)               | no   | yes |
-//! | `hogs_module_metadata`  | `ModuleMetadata::THIS_MODULE` (6.18)                | no   | yes |
-//! | `hogs_sync_aref`        | `ARef` in `kernel::sync::aref` (6.18)               | no   | yes |
-//! | `hogs_kernel_cpu_id`    | `kernel::cpu::CpuId` (6.17)                         | no   | yes |
-//! | `hogs_kernel_instant`   | `kernel::time::Instant<C: ClockSource>` (6.17)      | no   | yes |
-//! | `hogs_sync_rcu`         | `kernel::sync::rcu::read_lock()` (6.13)             | no   | yes |
+//! | `hogs_module_metadata`  | `ModuleMetadata::THIS_MODULE`                       | no   | yes |
+//! | `hogs_sync_aref`        | `ARef` in `kernel::sync::aref`                      | no   | yes |
+//! | `hogs_kernel_cpu_id`    | `kernel::cpu::CpuId`                                | no   | yes |
+//! | `hogs_kernel_instant`   | `kernel::time::Instant<C: ClockSource>`             | no   | yes |
+//! | `hogs_sync_rcu`         | `kernel::sync::rcu::read_lock()`                    | no   | yes |
 //!
 //! Where the kernel crate has the abstraction, this file re-exports it; where it does not, a
 //! stand-in with the same names and the same contract takes its place, so the hogs read the
@@ -233,7 +233,7 @@ extern "C" {
     pub(crate) fn arch_touch_nmi_watchdog();
 }
 
-/// A counted reference to a kernel object, `ARef` (in `kernel::sync::aref` since 6.18).
+/// A counted reference to a kernel object, `ARef` (in `kernel::sync::aref` on newer kernels).
 #[cfg(hogs_sync_aref)]
 pub(crate) use kernel::sync::aref::ARef;
 #[cfg(not(hogs_sync_aref))]
@@ -334,7 +334,7 @@ pub(crate) use kernel::sync::rcu::read_lock as rcu_read_lock;
 #[allow(unused_imports)] // Only hog_rcu reads under RCU.
 pub(crate) use rcu::read_lock as rcu_read_lock;
 
-/// The stand-in for `kernel::sync::rcu` (6.13) on kernels without it. Only for preemptible RCU:
+/// The stand-in for `kernel::sync::rcu` on kernels without it (6.12). Only for preemptible RCU:
 /// there the C inline `rcu_read_lock()` is the exported `__rcu_read_lock()` plus lockdep and
 /// sparse annotations, while elsewhere it is an inline `preempt_disable()` with nothing exported
 /// to call (hog_rcu then holds a raw spinlock instead).
