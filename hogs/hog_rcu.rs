@@ -24,9 +24,8 @@
 //! does not preempt kernel code (`preempt=none`/`voluntary`), the CPU does not schedule either:
 //! the stall names the CPU (`self-detected stall on CPU`), and the soft lockup detector
 //! reports the same hog later. Without preemptible RCU, `rcu_read_lock()` disables preemption
-//! (C's `__rcu_read_lock()` is then `preempt_disable()`); so does the kernel crate's
-//! `rcu::read_lock()` where it has one, and elsewhere this hog holds a raw spinlock. There it
-//! refuses `resched=1`, since `cond_resched()` reports a quiescent state.
+//! (C's `__rcu_read_lock()` is then `preempt_disable()`); this hog does the same by holding a
+//! raw spinlock, and refuses `resched=1`, since `cond_resched()` reports a quiescent state there.
 //!
 //! ```text
 //! insmod hog_rcu.ko secs=8 cpu=1
@@ -70,9 +69,8 @@ params::module_param!(
     "Call cond_resched() every round, so only RCU complains (0: the CPU does not schedule either)"
 );
 
-/// Without preemptible RCU a reader runs with preemption off; where the kernel crate has no
-/// `rcu::read_lock()` (which does that itself), holding this lock does.
-#[cfg(not(any(hogs_sync_rcu, CONFIG_PREEMPT_RCU)))]
+/// Without preemptible RCU a reader runs with preemption off; holding this lock does that.
+#[cfg(not(CONFIG_PREEMPT_RCU))]
 static NO_PREEMPT: lock::RawSpinLock = lock::RawSpinLock::new();
 
 /// The reader thread.
@@ -85,9 +83,9 @@ struct Reader {
 
 impl thread::ThreadBody for Reader {
     fn run(&self, kthread: &thread::Kthread) {
-        #[cfg(any(hogs_sync_rcu, CONFIG_PREEMPT_RCU))]
+        #[cfg(CONFIG_PREEMPT_RCU)]
         let reader = compat::rcu_read_lock();
-        #[cfg(not(any(hogs_sync_rcu, CONFIG_PREEMPT_RCU)))]
+        #[cfg(not(CONFIG_PREEMPT_RCU))]
         let reader = NO_PREEMPT.lock();
         let manners = spin::Manners {
             cond_resched: self.resched,
@@ -129,7 +127,6 @@ impl kernel::Module for HogRcu {
             }
             // SAFETY: The module's `init` runs once and has started no thread yet: nothing holds or
             // takes the lock.
-            #[cfg(not(hogs_sync_rcu))]
             unsafe {
                 NO_PREEMPT.init();
             }

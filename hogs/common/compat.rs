@@ -326,7 +326,7 @@ mod time {
 
 /// Enters an RCU read-side critical section, left when the guard is dropped (C's
 /// `rcu_read_lock()` and `rcu_read_unlock()`): `kernel::sync::rcu::read_lock()` where the kernel
-/// has it.
+/// has it. hog_rcu uses it with preemptible RCU only, where every kernel has one or the other.
 #[cfg(hogs_sync_rcu)]
 #[allow(unused_imports)] // Only hog_rcu reads under RCU.
 pub(crate) use kernel::sync::rcu::read_lock as rcu_read_lock;
