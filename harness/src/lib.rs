@@ -7,6 +7,7 @@
 
 pub mod compare;
 pub mod guest;
+pub mod guest_root;
 pub mod judge;
 pub mod kernel;
 pub mod live;

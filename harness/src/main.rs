@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 
+use hogs::guest_root::GuestRoot;
 use hogs::kernel::Kernel;
 use hogs::modules::{Lint, Modules};
 use hogs::protocol::{BootFacts, Event};
@@ -45,6 +46,10 @@ struct Cli {
         value_name = "PATH"
     )]
     vng: PathBuf,
+    /// Boot guests with the host's `/` as their root (vng's default) instead of the project's
+    /// minimal root: slower (systemd-tmpfiles and udev run in every boot), for comparison.
+    #[arg(long, env = "HOGS_HOST_ROOT", global = true)]
+    host_root: bool,
     #[command(subcommand)]
     command: Cmd,
 }
@@ -194,6 +199,15 @@ fn main() -> ExitCode {
 }
 
 fn dispatch(cli: Cli) -> Result<ExitCode> {
+    // The guest sees the project only through the paths in its plan.
+    if let Cmd::Guest { plan, boot_check } = &cli.command {
+        match (plan, boot_check) {
+            (Some(plan), false) => guest::run_plan(plan)?,
+            (None, true) => guest::boot_check()?,
+            _ => bail!("guest needs exactly one of --plan FILE or --boot-check"),
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     // Canonical, so paths in messages and results read /x/runs, not /x/harness/../runs.
     let root = std::fs::canonicalize(&cli.root).with_context(|| {
         format!(
@@ -289,21 +303,18 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::BootCheck { kernel } => boot_check(&cli.vng, &resolve_kernel(root, &kernel)?),
+        Cmd::BootCheck { kernel } => boot_check(
+            &cli.vng,
+            &resolve_kernel(root, &kernel)?,
+            guest_root(cli.host_root)?.as_ref(),
+        ),
         Cmd::BootGuard { command } => {
             let (program, args) = command
                 .split_first()
                 .context("boot-guard needs a command")?;
             vm::guard(&PathBuf::from(program), args)
         }
-        Cmd::Guest { plan, boot_check } => {
-            match (plan, boot_check) {
-                (Some(plan), false) => guest::run_plan(&plan)?,
-                (None, true) => guest::boot_check()?,
-                _ => bail!("guest needs exactly one of --plan FILE or --boot-check"),
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Cmd::Guest { .. } => unreachable!("handled before the project folder is needed"),
         Cmd::Run {
             scenarios,
             kernel,
@@ -373,6 +384,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 vng: cli.vng.clone(),
                 shard,
                 hogs: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("hogs")),
+                root: guest_root(cli.host_root)?,
             };
             let results = runner::run(&targets, &selected, &opts, &|line| eprintln!("{line}"));
             if kernels.len() > 1 {
@@ -505,11 +517,11 @@ fn print_summary(result: &RunResult) {
     );
 }
 
-fn boot_check(vng: &Path, kernel: &Kernel) -> Result<ExitCode> {
+fn boot_check(vng: &Path, kernel: &Kernel, root: Option<&GuestRoot>) -> Result<ExitCode> {
     let exe = std::env::current_exe()?;
     let out_dir = std::env::temp_dir().join(format!("hogs-boot-check-{}", std::process::id()));
     std::fs::create_dir_all(&out_dir)?;
-    let boot = vm::Boot {
+    let mut boot = vm::Boot {
         vng,
         hogs: &exe,
         kernel_dir: &kernel.dir,
@@ -519,9 +531,11 @@ fn boot_check(vng: &Path, kernel: &Kernel) -> Result<ExitCode> {
             .iter()
             .map(|s| s.to_string())
             .collect(),
-        exec: format!("{} guest --boot-check", exe.display()),
+        root,
+        exec: String::new(),
         deadline: Duration::from_secs(240),
     };
+    boot.exec = format!("{} guest --boot-check", boot.in_guest(&exe).display());
     let log = out_dir.join("boot-check.console.log");
     signals::install()?;
     let ended = boot.run(&log, signals::caught, |_, _| {})?;
@@ -657,6 +671,14 @@ fn available_memory() -> Option<u64> {
     let line = meminfo.lines().find(|l| l.starts_with("MemAvailable:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib << 10)
+}
+
+/// The guests' root: the minimal one, made in the cache on first use, unless `--host-root`.
+fn guest_root(host_root: bool) -> Result<Option<GuestRoot>> {
+    if host_root {
+        return Ok(None);
+    }
+    GuestRoot::prepare(&cache_dir()).map(Some)
 }
 
 fn cache_dir() -> PathBuf {

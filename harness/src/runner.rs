@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 
 use crate::guest::{Plan, Step};
+use crate::guest_root::GuestRoot;
 use crate::judge::{self, Unrun, Verdict};
 use crate::kernel::Kernel;
 use crate::live::Live;
@@ -40,6 +41,8 @@ pub struct Options {
     pub shard: Option<(usize, usize)>,
     /// The `hogs` binary that guards each boot (`hogs boot-guard`) and runs the guest step.
     pub hogs: PathBuf,
+    /// The guests' root file system; `None` boots with the host's `/`.
+    pub root: Option<GuestRoot>,
 }
 
 /// Scenarios that can share a boot: same command line and vCPUs, none expected to panic.
@@ -350,23 +353,32 @@ impl BootJob<'_> {
                 .map(|s| Duration::from_secs(s.wait_secs) + STEP_ALLOWANCE)
                 .sum::<Duration>();
         let plan_path = self.out_dir.join(format!("boot-{index}.plan.json"));
-        std::fs::write(&plan_path, serde_json::to_vec_pretty(&Plan { steps })?)?;
         let mut kernel_args = group[0].kernel_args();
         kernel_args.extend(opts.append.iter().cloned());
-        let boot = vm::Boot {
+        let mut boot = vm::Boot {
             vng: &opts.vng,
             hogs: exe,
             kernel_dir: &self.kernel.dir,
             cpus: group[0].cpus,
             memory: &opts.memory,
             kernel_args: kernel_args.clone(),
-            exec: format!(
-                "{} guest --plan {}",
-                shell_quote(exe),
-                shell_quote(&plan_path)
-            ),
+            root: opts.root.as_ref(),
+            exec: String::new(),
             deadline: own_deadline.min(self.left),
         };
+        boot.exec = format!(
+            "{} guest --plan {}",
+            shell_quote(&boot.in_guest(exe)),
+            shell_quote(&boot.in_guest(&plan_path))
+        );
+        let steps = steps
+            .into_iter()
+            .map(|step| Step {
+                module: boot.in_guest(&step.module),
+                ..step
+            })
+            .collect();
+        std::fs::write(&plan_path, serde_json::to_vec_pretty(&Plan { steps })?)?;
         let on = self.label.map_or(String::new(), |k| format!(" on {k}"));
         progress(&format!(
             "boot {index}/{}{on}: {} ({} vCPUs, {})",

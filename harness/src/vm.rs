@@ -25,6 +25,7 @@ use anyhow::{Context, Result};
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 
+use crate::guest_root::GuestRoot;
 use crate::record::Exit;
 
 /// What to boot.
@@ -38,7 +39,10 @@ pub struct Boot<'a> {
     pub cpus: u32,
     pub memory: &'a str,
     pub kernel_args: Vec<String>,
-    /// Command run inside the guest by virtme-ng's init.
+    /// The guest's root file system; `None` boots with the host's `/` (vng's default).
+    pub root: Option<&'a GuestRoot>,
+    /// Command run inside the guest by virtme-ng's init, with paths as the guest sees them
+    /// ([`Boot::in_guest`]).
     pub exec: String,
     pub deadline: Duration,
 }
@@ -83,11 +87,22 @@ impl Boot<'_> {
         );
         args.push(self.cpus.to_string().into());
         args.extend(["--memory".into(), self.memory.into()]);
+        if let Some(root) = self.root {
+            args.extend(root.vng_args());
+        }
         for arg in &self.kernel_args {
             args.extend(["--append".into(), arg.into()]);
         }
         args.extend(["--exec".into(), self.exec.clone().into()]);
         args
+    }
+
+    /// Where the guest sees a host path.
+    pub fn in_guest(&self, host: &Path) -> PathBuf {
+        match self.root {
+            Some(_) => crate::guest_root::guest_path(host),
+            None => host.to_path_buf(),
+        }
     }
 
     /// Boots, streaming each line to `on_line` as it arrives and the console to `console_log`.
@@ -397,6 +412,7 @@ mod tests {
             cpus: 3,
             memory: "1G",
             kernel_args: vec!["nmi_watchdog=1".into(), "watchdog_thresh=2".into()],
+            root: None,
             exec: "/bin/true".into(),
             deadline: Duration::from_secs(1),
         };

@@ -73,6 +73,7 @@ fn boot(dir: &Path, vng: &Path, deadline: Duration, stop: impl Fn() -> Option<i3
         cpus: 2,
         memory: "1G",
         kernel_args: vec!["watchdog_thresh=2".into()],
+        root: None,
         exec: "true".into(),
         deadline,
     };
@@ -311,6 +312,7 @@ fn run_with(dir: &Path, vng: &Path) -> (hogs::results::RunResult, usize) {
         vng: vng.to_owned(),
         shard: None,
         hogs: PathBuf::from(HOGS),
+        root: None,
     };
     let result = hogs::runner::run(&targets, &[scenario()], &opts, &|_| {}).remove(0);
     let boots = std::fs::read_to_string(dir.join("boots")).unwrap_or_default();
