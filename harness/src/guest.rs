@@ -140,6 +140,20 @@ fn keep_to_cpu0() {
     }
 }
 
+/// Waits for a full RCU grace period: `membarrier(MEMBARRIER_CMD_GLOBAL)` is `synchronize_rcu()`.
+///
+/// RCU reads `rcu_cpu_stall_timeout` when a grace period starts, so the grace period running when
+/// the step writes it keeps the old timeout; an RCU reader hog that blocks that one stalls only
+/// after the old 21 s (seen once in about ten runs of rcu-stall-reader). Once a full grace period
+/// has passed, every grace period the hog can block started after the write.
+fn wait_for_grace_period() {
+    /// `MEMBARRIER_CMD_GLOBAL` of include/uapi/linux/membarrier.h (not in the libc crate).
+    const MEMBARRIER_CMD_GLOBAL: libc::c_int = 1;
+    // SAFETY: membarrier(2) takes a command, flags and a CPU id, all integers; it reads and
+    // writes no memory of this process. An error (no CONFIG_MEMBARRIER) only skips the wait.
+    let _ = unsafe { libc::syscall(libc::SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) };
+}
+
 /// One scenario; `Ok(Err(..))` when its module would not unload.
 fn run_step(step: &Step) -> Result<std::result::Result<(), String>> {
     let name = module_name(&step.module)?;
@@ -160,6 +174,9 @@ fn run_step(step: &Step) -> Result<std::result::Result<(), String>> {
             })?;
             return undo.restore(&scenario);
         }
+    }
+    if step.writes.iter().any(|w| w.at.is_none()) {
+        wait_for_grace_period();
     }
     // The hog's time counts from here: loading returns only once every hogged CPU is free
     // again when the hogs took them all (interrupts off on every CPU).
