@@ -31,10 +31,10 @@
 //! expedited grace periods...). Two such waits are avoided on purpose:
 //!
 //! - the hog starts only once `insmod` is done loading the module (see `common/thread.rs`);
-//! - with interrupts off, the hog calls x86's `leave_mm()`: a kthread runs on the memory map of
-//!   the last user process that ran on its CPU ("lazy TLB"), and when that process exits (say,
-//!   `insmod` itself), freeing its page tables needs an IPI to every CPU still using that map.
-//!   Idle drivers do the same before deep C-states.
+//! - with interrupts off, the hog leaves the memory map it borrowed (x86's `leave_mm()`; see
+//!   `compat::leave_lazy_mm`): a kthread runs on the map of the last user process that ran on
+//!   its CPU ("lazy TLB"), and when that process exits (say, `insmod` itself), freeing its page
+//!   tables needs an IPI to every CPU still using that map on x86.
 //!
 //! `secs=0` (until unloaded) is refused: interrupts that devices deliver to the hogged CPU wait
 //! too, and when they belong to the console or the disk the shell that would run `rmmod`
@@ -67,7 +67,7 @@ mod spin;
 mod thread;
 
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use kernel::{bindings, prelude::*};
+use kernel::prelude::*;
 
 compat::hog_module! {
     type: HogIrqSave,
@@ -156,10 +156,9 @@ impl thread::ThreadBody for IrqSave {
             return;
         }
         let guard = self.lock.lock_irqsave();
-        // SAFETY: `leave_mm()` needs preemption off, as it is here. It switches this CPU from
-        // the user memory map it borrowed (lazy TLB mode, as every kthread) to the kernel's
-        // own, which is all a kthread uses.
-        unsafe { bindings::leave_mm() };
+        // SAFETY: Preemption is off (the lock is held with interrupts off) and this is a
+        // kthread, as `leave_lazy_mm()` requires.
+        unsafe { compat::leave_lazy_mm() };
         let manners = spin::Manners {
             touch_nmi_watchdog: self.touch_nmi_watchdog,
             ..spin::Manners::default()

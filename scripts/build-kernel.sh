@@ -4,8 +4,10 @@
 # toolchain, so a second run takes seconds. Prints the build directory (usable as KDIR and by
 # `vng --run`) on stdout.
 #
-#   scripts/build-kernel.sh [--quiet] [SERIES[-FLAVOUR]]
+#   scripts/build-kernel.sh [--quiet] [[ARCH/]SERIES[-FLAVOUR]]
 #
+# ARCH: x86_64 (default) or arm64 (cross-built with Debian's gcc-aarch64-linux-gnu, plus
+# kernel/arch-arm64.config; its release ends in -arm64).
 # SERIES: 6.12 (default; Debian's linux-source-6.12, installed by scripts/setup.sh) or 7.3
 # (Debian's linux-source-7.3 from trixie-backports, fetched into the cache without touching the
 # system's apt sources). FLAVOUR: debug (lockdep and the spinlock, atomic-sleep and preemption
@@ -19,7 +21,10 @@ jobs=${JOBS:-$(nproc)}
 quiet=0
 [ "${1:-}" = --quiet ] && { quiet=1; shift; }
 kernel=${1:-6.12}
-# SERIES[-FLAVOUR]: a flavour adds kernel/flavour-FLAVOUR.config last (debug, voluntary).
+# [ARCH/]SERIES[-FLAVOUR]: a flavour adds kernel/flavour-FLAVOUR.config last (debug, voluntary,
+# buddy).
+arch=x86_64
+case "$kernel" in */*) arch=${kernel%%/*}; kernel=${kernel#*/} ;; esac
 series=${kernel%%-*}
 flavour=
 [ "$series" = "$kernel" ] || flavour=${kernel#*-}
@@ -33,6 +38,17 @@ say() { [ $quiet = 1 ] || printf 'kernel: %s\n' "$*" >&2; }
 die() { printf 'kernel: error: %s\n' "$*" >&2; exit 1; }
 
 [ -x "$RUSTC" ] || die "$RUSTC missing: run scripts/setup.sh (Debian package rustc-web)"
+
+# The architecture: what make is told, where the image lands, how the cache names it.
+case "$arch" in
+  x86_64) image=arch/x86/boot/bzImage; name=$kernel ;;
+  arm64)
+    command -v aarch64-linux-gnu-gcc >/dev/null ||
+      die "aarch64-linux-gnu-gcc missing: run scripts/setup.sh (Debian package gcc-aarch64-linux-gnu)"
+    makeflags+=(ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- LOCALVERSION=-arm64)
+    image=arch/arm64/boot/Image; name=arm64-$kernel ;;
+  *) die "unknown architecture '$arch' (known: x86_64, arm64)" ;;
+esac
 
 # Where each series' source tarball comes from.
 case "$series" in
@@ -64,13 +80,14 @@ esac
 
 # The fragments, later lines winning: the suite's, then the series' own differences.
 fragments=("$here/kernel/hogs.config")
+[ "$arch" = x86_64 ] || fragments+=("$here/kernel/arch-$arch.config")
 [ -e "$here/kernel/hogs-$series.config" ] && fragments+=("$here/kernel/hogs-$series.config")
 if [ -n "$flavour" ]; then
   [ -e "$here/kernel/flavour-$flavour.config" ] ||
     die "unknown kernel flavour '$flavour' (known: $(cd "$here/kernel" && ls flavour-*.config | sed 's/flavour-//; s/.config//' | tr '\n' ' '))"
   fragments+=("$here/kernel/flavour-$flavour.config")
 fi
-fragment=$cache/fragment-$kernel.config
+fragment=$cache/fragment-$name.config
 mkdir -p "$cache"
 cat "${fragments[@]}" >"$fragment"
 
@@ -83,10 +100,12 @@ if [ ! -e "$src/.hogs-extracted" ]; then
 fi
 version=$(make -s -C "$src" kernelversion)
 
-key=$( { cat "$fragment"; echo "$version"; "$RUSTC" --version; bindgen --version 2>/dev/null; gcc --version | head -1; } |
+# x86_64 keys are those from before arm64 existed, so their cached builds stay valid.
+key=$( { cat "$fragment"; echo "$version"; "$RUSTC" --version; bindgen --version 2>/dev/null; gcc --version | head -1
+  [ "$arch" = x86_64 ] || { echo "$arch"; aarch64-linux-gnu-gcc --version | head -1; }; } |
   sha256sum | cut -c1-12)
 out=$cache/kernels/$version-$key
-if [ -e "$out/.hogs-built" ] && [ -e "$out/arch/x86/boot/bzImage" ]; then
+if [ -e "$out/.hogs-built" ] && [ -e "$out/$image" ]; then
   say "Linux $version up to date in $out"
   echo "$out"
   exit 0
@@ -125,7 +144,7 @@ if [ ${#dropped[@]} -gt 0 ]; then
 fi
 
 # Objects of the last successful build give the progress total; the first build estimates.
-total=$(cat "$cache/kernels/objects-$kernel" 2>/dev/null || echo 1650)
+total=$(cat "$cache/kernels/objects-$name" 2>/dev/null || echo 1650)
 say "building with $jobs jobs (raw output: $log)"
 make -C "$src" O="$out" "${makeflags[@]}" >>"$log" 2>&1 &
 pid=$!
@@ -140,9 +159,9 @@ if ! wait $pid; then
   grep -E 'error|Error' "$log" | tail -n 5 >&2 || true
   die "build failed (log: $log)"
 fi
-grep -cE '^  (CC|AS|RUSTC [A-Z]*|AR|LD) ' "$log" >"$cache/kernels/objects-$kernel" || true
+grep -cE '^  (CC|AS|RUSTC [A-Z]*|AR|LD) ' "$log" >"$cache/kernels/objects-$name" || true
 touch "$out/.hogs-built"
 # A stable name for the newest kernel of the series, switched atomically once it is complete.
-ln -sfn "$out" "$cache/kernel-$kernel.tmp" && mv -T "$cache/kernel-$kernel.tmp" "$cache/kernel-$kernel"
+ln -sfn "$out" "$cache/kernel-$name.tmp" && mv -T "$cache/kernel-$name.tmp" "$cache/kernel-$name"
 say "built Linux $version in $((SECONDS - start)) s: $out"
 echo "$out"

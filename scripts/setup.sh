@@ -16,7 +16,13 @@ DEBIAN_PACKAGES=(
   linux-source-6.12             # the default kernel's source
   bc bison flex libelf-dev libssl-dev cpio xz-utils kmod make gcc   # kernel build
   qemu-system-x86 udev busybox-static                               # virtme-ng guests
+  gcc-aarch64-linux-gnu qemu-system-arm   # arm64: kernels cross-built, guests emulated
+  libstd-rust-web-dev:arm64     # arm64: Rust's std for the guest step, for /usr/bin/rustc
 )
+# arm64 guests' user space, unpacked into the cache (not installed: the host's own
+# busybox-static is the amd64 one). Both are static, as vng's init line needs.
+ARM64_USERLAND=(busybox-static bash-static)
+cache=${HOGS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hogs}
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
@@ -26,12 +32,19 @@ command -v apt-get >/dev/null || die "apt-get not found: this set-up is for Debi
 
 changed=0
 
+# libstd-rust-web-dev:arm64 is a package of a foreign architecture.
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  say "[1/5] adding Debian's arm64 architecture (for arm64 packages)"
+  dpkg --add-architecture arm64 || die "dpkg --add-architecture arm64 failed"
+  apt-get update -q >/dev/null || die "apt-get update failed"
+fi
+
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
-  say "[1/4] installing Debian packages: ${missing[*]}"
+  say "[1/5] installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q >/dev/null || die "apt-get update failed"
   if ! apt-get install -y -q --no-install-recommends "${missing[@]}" >/tmp/hogs-setup-apt.log 2>&1; then
@@ -43,26 +56,26 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   changed=1
 else
-  say "[1/4] Debian packages: all ${#DEBIAN_PACKAGES[@]} present"
+  say "[1/5] Debian packages: all ${#DEBIAN_PACKAGES[@]} present"
 fi
 
 if [ "$(bindgen --version 2>/dev/null)" != "bindgen $BINDGEN_VERSION" ]; then
-  say "[2/4] installing bindgen-cli $BINDGEN_VERSION with cargo (a few minutes)"
+  say "[2/5] installing bindgen-cli $BINDGEN_VERSION with cargo (a few minutes)"
   cargo install --locked --quiet bindgen-cli --version "$BINDGEN_VERSION" ||
     die "could not install crate 'bindgen-cli' $BINDGEN_VERSION"
   changed=1
 else
-  say "[2/4] bindgen-cli $BINDGEN_VERSION present"
+  say "[2/5] bindgen-cli $BINDGEN_VERSION present"
 fi
 
 if [ "$(pip3 show virtme-ng 2>/dev/null | sed -n 's/^Version: //p')" != "$VIRTME_NG_VERSION" ]; then
-  say "[3/4] installing virtme-ng $VIRTME_NG_VERSION with pip"
+  say "[3/5] installing virtme-ng $VIRTME_NG_VERSION with pip"
   pip3 install --quiet --disable-pip-version-check "virtme-ng==$VIRTME_NG_VERSION" >/tmp/hogs-setup-pip.log 2>&1 ||
     die "could not install PyPI package 'virtme-ng' $VIRTME_NG_VERSION (log: /tmp/hogs-setup-pip.log)"
   hash -r
   changed=1
 else
-  say "[3/4] virtme-ng $VIRTME_NG_VERSION present"
+  say "[3/5] virtme-ng $VIRTME_NG_VERSION present"
 fi
 
 command -v vng >/dev/null || die "virtme-ng is installed but 'vng' is not on PATH"
@@ -72,12 +85,27 @@ for spec in "${PYTHON_CHECKERS[@]}"; do
   [ "$(pip3 show "${spec%%==*}" 2>/dev/null | sed -n 's/^Version: //p')" = "${spec##*==}" ] || missing+=("$spec")
 done
 if [ ${#missing[@]} -gt 0 ]; then
-  say "[4/4] installing the output checkers with pip: ${missing[*]}"
+  say "[4/5] installing the output checkers with pip: ${missing[*]}"
   pip3 install --quiet --disable-pip-version-check "${missing[@]}" >>/tmp/hogs-setup-pip.log 2>&1 ||
     die "could not install ${missing[*]} from PyPI (log: /tmp/hogs-setup-pip.log)"
   changed=1
 else
-  say "[4/4] output checkers present (${PYTHON_CHECKERS[*]})"
+  say "[4/5] output checkers present (${PYTHON_CHECKERS[*]})"
+fi
+
+userland=$cache/userland-arm64
+if [ ! -e "$userland/.complete" ]; then
+  say "[5/5] unpacking arm64 ${ARM64_USERLAND[*]} into $userland"
+  rm -rf "$userland" && mkdir -p "$userland/debs"
+  (cd "$userland/debs" && apt-get download -q "${ARM64_USERLAND[@]/%/:arm64}" >/tmp/hogs-setup-apt.log 2>&1) ||
+    die "could not download arm64 ${ARM64_USERLAND[*]} (log: /tmp/hogs-setup-apt.log)"
+  for deb in "$userland"/debs/*.deb; do
+    dpkg-deb -x "$deb" "$userland" || die "could not unpack $deb"
+  done
+  rm -rf "$userland/debs" && touch "$userland/.complete"
+  changed=1
+else
+  say "[5/5] arm64 guest user space present ($userland)"
 fi
 
 if [ $changed = 0 ]; then

@@ -129,6 +129,7 @@ mod tests {
     fn side(kernel: &str, append: &[&str], scenarios: &[(&str, Outcome, Option<f64>)]) -> Side {
         Side {
             kernel: kernel.into(),
+            arch: "x86_64".into(),
             kernel_dir: "/k".into(),
             append: append.iter().map(|s| s.to_string()).collect(),
             dir: ".".into(),

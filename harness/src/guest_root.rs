@@ -16,14 +16,23 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
+use crate::kernel::Arch;
+
 /// Where the guest sees the host's `/` (read-only).
 pub const HOST_MOUNT: &str = "/host";
 
 /// Bump when the layout below changes: a root of another layout is never reused.
 const LAYOUT: u32 = 1;
 
-/// The busybox whose applets make the root's user space.
+/// The host's busybox: the root's user space on the host's architecture, and the list of its
+/// applets on every architecture (Debian builds the same version for each).
 const BUSYBOX: &str = "/bin/busybox";
+
+/// Where `scripts/setup.sh` unpacks another architecture's static busybox and bash (under the
+/// cache). vng starts a foreign guest with its bash `virtme-init`, not virtme-ng-init.
+fn userland(cache: &Path, arch: Arch) -> PathBuf {
+    cache.join(format!("userland-{}", arch.name()))
+}
 
 /// Stand-in for systemd-udevd, run by virtme-ng-init as `udevd --daemon`: makes the links that
 /// udev's default rule (`SUBSYSTEM=="virtio-ports", SYMLINK+="virtio-ports/$attr{name}"`) would.
@@ -47,19 +56,19 @@ pub struct GuestRoot {
 }
 
 impl GuestRoot {
-    /// The root for this host's architecture under `cache`, made on first use.
-    pub fn prepare(cache: &Path) -> Result<GuestRoot> {
-        let arch = std::env::consts::ARCH;
-        let dir = cache.join(format!("guest-root-{arch}-v{LAYOUT}"));
+    /// The root for `arch` under `cache`, made on first use.
+    pub fn prepare(cache: &Path, arch: Arch) -> Result<GuestRoot> {
+        let name = arch.name();
+        let dir = cache.join(format!("guest-root-{name}-v{LAYOUT}"));
         if dir.join(".complete").is_file() {
             return Ok(GuestRoot { dir });
         }
         std::fs::create_dir_all(cache)
             .with_context(|| format!("cannot create {}", cache.display()))?;
         // Built aside and renamed, so that concurrent runs never see half a root.
-        let partial = cache.join(format!(".guest-root-{arch}-{}", std::process::id()));
+        let partial = cache.join(format!(".guest-root-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&partial);
-        build(&partial, arch)
+        build(&partial, arch, cache)
             .with_context(|| format!("cannot make the guest root in {}", partial.display()))?;
         if let Err(e) = std::fs::rename(&partial, &dir) {
             let _ = std::fs::remove_dir_all(&partial);
@@ -94,10 +103,19 @@ pub fn guest_path(host: &Path) -> PathBuf {
     Path::new(HOST_MOUNT).join(relative)
 }
 
-fn build(dir: &Path, arch: &str) -> Result<()> {
-    let busybox = Path::new(BUSYBOX);
-    if !is_static_elf(busybox)? {
-        bail!("{BUSYBOX} is not statically linked: install busybox-static (scripts/setup.sh)");
+fn build(dir: &Path, arch: Arch, cache: &Path) -> Result<()> {
+    let native = Some(arch) == Arch::host();
+    let foreign = userland(cache, arch);
+    let busybox = if native {
+        PathBuf::from(BUSYBOX)
+    } else {
+        foreign.join("bin/busybox")
+    };
+    if !is_static_elf(Path::new(BUSYBOX))? || !is_static_elf(&busybox)? {
+        bail!(
+            "{} is not statically linked: install busybox-static (scripts/setup.sh)",
+            busybox.display()
+        );
     }
     for sub in [
         "bin",
@@ -122,8 +140,17 @@ fn build(dir: &Path, arch: &str) -> Result<()> {
     ] {
         std::fs::create_dir_all(dir.join(sub))?;
     }
-    std::fs::copy(busybox, dir.join("bin/busybox"))?;
-    let listed = std::process::Command::new(busybox)
+    std::fs::copy(&busybox, dir.join("bin/busybox"))?;
+    if !native {
+        let bash = foreign.join("bin/bash-static");
+        if !is_static_elf(&bash)? {
+            bail!("{} is not statically linked", bash.display());
+        }
+        std::fs::copy(&bash, dir.join("bin/bash"))?;
+    }
+    // vng's bash init starts with `#!/usr/bin/env bash`.
+    std::os::unix::fs::symlink("../../bin/busybox", dir.join("usr/bin/env"))?;
+    let listed = std::process::Command::new(BUSYBOX)
         .arg("--list")
         .output()
         .with_context(|| format!("cannot run {BUSYBOX} --list"))?;
@@ -145,16 +172,76 @@ fn build(dir: &Path, arch: &str) -> Result<()> {
     std::fs::write(dir.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n")?;
     std::fs::write(dir.join("etc/group"), "root:x:0:\n")?;
     std::fs::write(dir.join("etc/fstab"), "")?;
-    // The host's loader and libraries, for the host's `hogs` binary (Debian's multiarch layout).
-    let triplet = format!("{arch}-linux-gnu");
-    let host = |p: &str| Path::new(HOST_MOUNT).join(p);
-    std::os::unix::fs::symlink(host("lib64"), dir.join("lib64"))?;
-    for lib in ["lib", "usr/lib"] {
-        let path = format!("{lib}/{triplet}");
-        std::os::unix::fs::symlink(host(&path), dir.join(&path))?;
+    if native {
+        // The host's loader and libraries, for the host's `hogs` binary (Debian's multiarch
+        // layout). A foreign guest runs a static `hogs` ([`guest_exe`]).
+        let triplet = format!("{}-linux-gnu", std::env::consts::ARCH);
+        let host = |p: &str| Path::new(HOST_MOUNT).join(p);
+        std::os::unix::fs::symlink(host("lib64"), dir.join("lib64"))?;
+        for lib in ["lib", "usr/lib"] {
+            let path = format!("{lib}/{triplet}");
+            std::os::unix::fs::symlink(host(&path), dir.join(&path))?;
+        }
     }
     std::fs::write(dir.join(".complete"), format!("layout {LAYOUT}\n"))?;
     Ok(())
+}
+
+/// The `hogs` binary the guest runs: this one on the host's architecture; for another, the
+/// project built for it, statically, with Debian's rustc (`libstd-rust-web-dev:ARCH`) and cross
+/// linker, in `target/cross` (cargo rebuilds only what changed).
+pub fn guest_exe(project: &Path, arch: Arch) -> Result<PathBuf> {
+    if Some(arch) == Arch::host() {
+        return std::env::current_exe().context("cannot find the hogs binary");
+    }
+    let target = arch.rust_target();
+    let target_dir = project.join("target/cross");
+    let linker_var = format!(
+        "CARGO_TARGET_{}_LINKER",
+        target.to_uppercase().replace('-', "_")
+    );
+    let linker = format!(
+        "{}-linux-gnu-gcc",
+        target.split('-').next().unwrap_or(target)
+    );
+    let log = target_dir.join(format!("build-{target}.log"));
+    std::fs::create_dir_all(&target_dir)?;
+    let out = std::process::Command::new("cargo")
+        .current_dir(project)
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "--bin",
+            "hogs",
+            "--target",
+            target,
+        ])
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .env("RUSTC", "/usr/bin/rustc")
+        .env(&linker_var, &linker)
+        .env("RUSTFLAGS", "-C target-feature=+crt-static")
+        .output()
+        .context("cannot run cargo")?;
+    std::fs::write(
+        &log,
+        [out.stdout.as_slice(), out.stderr.as_slice()].concat(),
+    )?;
+    if !out.status.success() {
+        let text = String::from_utf8_lossy(&out.stderr);
+        let first = text
+            .lines()
+            .find(|l| l.starts_with("error"))
+            .unwrap_or("cargo failed");
+        bail!(
+            "building the guest step for {} failed: {first} (log: {}; scripts/setup.sh installs \
+             the cross toolchain)",
+            arch.name(),
+            log.display()
+        );
+    }
+    Ok(target_dir.join(target).join("release/hogs"))
 }
 
 fn write_executable(path: &Path, text: &str) -> Result<()> {
@@ -227,12 +314,28 @@ mod tests {
     }
 
     #[test]
+    fn a_foreign_root_needs_the_set_up_s_userland() {
+        let cache = tempfile::tempdir().unwrap();
+        let err = format!(
+            "{:#}",
+            GuestRoot::prepare(cache.path(), Arch::Arm64).unwrap_err()
+        );
+        assert!(err.contains("userland-arm64/bin/busybox"), "{err}");
+        assert!(err.contains("scripts/setup.sh"), "{err}");
+    }
+
+    #[test]
     fn the_root_has_the_shell_the_udev_stand_in_and_the_host_libraries() {
+        assert_eq!(
+            Arch::host(),
+            Some(Arch::X86_64),
+            "the tests run on x86_64 hosts"
+        );
         if !Path::new(BUSYBOX).exists() {
             panic!("{BUSYBOX} missing: scripts/setup.sh installs busybox-static");
         }
         let cache = tempfile::tempdir().unwrap();
-        let root = GuestRoot::prepare(cache.path()).unwrap();
+        let root = GuestRoot::prepare(cache.path(), Arch::X86_64).unwrap();
         let dir = root.dir();
         assert_eq!(
             std::fs::read_link(dir.join("bin/sh")).unwrap(),
@@ -252,7 +355,7 @@ mod tests {
             Path::new("/host/lib64")
         );
         // Made once: a second call reuses it.
-        let again = GuestRoot::prepare(cache.path()).unwrap();
+        let again = GuestRoot::prepare(cache.path(), Arch::X86_64).unwrap();
         assert_eq!(again.dir(), dir);
     }
 }

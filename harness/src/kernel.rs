@@ -13,7 +13,90 @@ pub struct Kernel {
     pub dir: PathBuf,
     /// `uname -r` of the kernel, from `include/config/kernel.release`.
     pub release: String,
+    /// What it was built for, from its `.config`.
+    pub arch: Arch,
     config: HashMap<String, String>,
+}
+
+/// The architectures the suite boots: everything that differs between them, in one place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arch {
+    /// The host's own; under TCG, no PMU: the buddy hard lockup detector.
+    X86_64,
+    /// Cross-built and emulated (QEMU's virt machine, GICv3): a PMU, so the perf hard lockup
+    /// detector, its overflow delivered as a pseudo-NMI.
+    Arm64,
+}
+
+impl Arch {
+    /// The kernel's name for it (`ARCH=`), as the outputs name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64",
+            Arch::Arm64 => "arm64",
+        }
+    }
+
+    /// `x86_64`/`x86-64`/`amd64`, `arm64`/`aarch64`.
+    pub fn parse(text: &str) -> Option<Arch> {
+        match text {
+            "x86_64" | "x86-64" | "amd64" => Some(Arch::X86_64),
+            "arm64" | "aarch64" => Some(Arch::Arm64),
+            _ => None,
+        }
+    }
+
+    /// The kernel image `vng --run` boots, relative to the build directory.
+    pub fn image(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "arch/x86/boot/bzImage",
+            Arch::Arm64 => "arch/arm64/boot/Image",
+        }
+    }
+
+    /// What `make` needs to build for it (modules against its tree).
+    pub fn make_args(self) -> &'static [&'static str] {
+        match self {
+            Arch::X86_64 => &[],
+            Arch::Arm64 => &["ARCH=arm64", "CROSS_COMPILE=aarch64-linux-gnu-"],
+        }
+    }
+
+    /// vng's arguments: the emulated machine. arm64: vng's `virt` machine has a GICv2, which has
+    /// no pseudo-NMIs; `gic-version=3` merges into it.
+    pub fn vng_args(self) -> Vec<String> {
+        match self {
+            Arch::X86_64 => Vec::new(),
+            Arch::Arm64 => vec![
+                "--arch".into(),
+                "arm64".into(),
+                "--qemu-opts=-machine gic-version=3".into(),
+            ],
+        }
+    }
+
+    /// Kernel arguments every boot of this architecture gets, before the scenario's own.
+    /// arm64: pseudo-NMIs, without which the perf detector's PMU interrupt is a normal one that
+    /// a CPU with interrupts off never takes.
+    pub fn boot_args(self) -> &'static [&'static str] {
+        match self {
+            Arch::X86_64 => &[],
+            Arch::Arm64 => &["irqchip.gicv3_pseudo_nmi=1"],
+        }
+    }
+
+    /// The Rust target of the guest step's binary.
+    pub fn rust_target(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64-unknown-linux-gnu",
+            Arch::Arm64 => "aarch64-unknown-linux-gnu",
+        }
+    }
+
+    /// The architecture of the machine the harness runs on.
+    pub fn host() -> Option<Arch> {
+        Arch::parse(std::env::consts::ARCH)
+    }
 }
 
 /// What the suite needs of a kernel, and what goes wrong without it.
@@ -54,8 +137,18 @@ impl Kernel {
         let config_text = std::fs::read_to_string(dir.join(".config"))
             .map_err(|_| anyhow::anyhow!("kernel at {shown} is not configured: no .config"))?;
         let config = parse_config(&config_text);
-        if !dir.join("arch/x86/boot/bzImage").is_file() {
-            bail!("kernel at {shown} is not built: no arch/x86/boot/bzImage (run make)");
+        let arch = if config.contains_key("CONFIG_X86_64") {
+            Arch::X86_64
+        } else if config.contains_key("CONFIG_ARM64") {
+            Arch::Arm64
+        } else {
+            bail!("kernel at {shown} is neither x86_64 nor arm64: the suite boots only those");
+        };
+        if !dir.join(arch.image()).is_file() {
+            bail!(
+                "kernel at {shown} is not built: no {} (run make)",
+                arch.image()
+            );
         }
         for (option, consequence) in REQUIRED {
             if config.get(*option).map(String::as_str) != Some("y") {
@@ -73,6 +166,7 @@ impl Kernel {
         Ok(Kernel {
             dir: dir.to_owned(),
             release,
+            arch,
             config,
         })
     }
@@ -98,8 +192,8 @@ impl Kernel {
         self.config.get(name).map(String::as_str)
     }
 
-    pub fn bzimage(&self) -> PathBuf {
-        self.dir.join("arch/x86/boot/bzImage")
+    pub fn image(&self) -> PathBuf {
+        self.dir.join(self.arch.image())
     }
 }
 
@@ -131,7 +225,9 @@ mod tests {
     }
 
     fn full_config() -> String {
-        REQUIRED.iter().map(|(o, _)| format!("{o}=y\n")).collect()
+        let mut config: String = REQUIRED.iter().map(|(o, _)| format!("{o}=y\n")).collect();
+        config.push_str("CONFIG_X86_64=y\n");
+        config
     }
 
     fn err(d: &tempfile::TempDir) -> String {
@@ -167,6 +263,21 @@ mod tests {
         let d = tree(&full_config(), true, false);
         assert!(err(&d).contains("no Module.symvers"));
         let d = tree(&full_config(), true, true);
-        assert_eq!(Kernel::open(d.path()).unwrap().release, "6.12.117");
+        let kernel = Kernel::open(d.path()).unwrap();
+        assert_eq!(kernel.release, "6.12.117");
+        assert_eq!(kernel.arch, Arch::X86_64);
+        // An arm64 tree needs its own image; another architecture is refused by name.
+        let d = tree(
+            &full_config().replace("CONFIG_X86_64", "CONFIG_ARM64"),
+            true,
+            true,
+        );
+        assert!(err(&d).ends_with("is not built: no arch/arm64/boot/Image (run make)"));
+        let d = tree(
+            &full_config().replace("CONFIG_X86_64", "CONFIG_RISCV"),
+            true,
+            true,
+        );
+        assert!(err(&d).ends_with("is neither x86_64 nor arm64: the suite boots only those"));
     }
 }

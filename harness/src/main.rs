@@ -8,8 +8,8 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 
-use hogs::guest_root::GuestRoot;
-use hogs::kernel::Kernel;
+use hogs::guest_root::{self, GuestRoot};
+use hogs::kernel::{Arch, Kernel};
 use hogs::modules::{Lint, Modules};
 use hogs::protocol::{BootFacts, Event};
 use hogs::record;
@@ -57,13 +57,21 @@ struct Cli {
 #[derive(clap::Args)]
 struct KernelArgs {
     /// Kernels to run on, repeatable: a Debian series built into the cache (6.12, 7.3), maybe
-    /// in a flavour (6.12-debug, 6.12-voluntary), or the path of your own built tree (or O=
-    /// folder). Default: 6.12.
-    #[arg(long, value_name = "SERIES[-FLAVOUR]|PATH")]
+    /// in a flavour (6.12-debug, 6.12-voluntary, 6.12-buddy) and for an architecture
+    /// (arm64/6.12), or the path of your own built tree (or O= folder). Default: 6.12.
+    #[arg(long, value_name = "[ARCH/]SERIES[-FLAVOUR]|PATH")]
     kernel: Vec<String>,
     /// Your own built kernel tree (same as --kernel PATH).
     #[arg(long, value_name = "PATH")]
     kdir: Option<PathBuf>,
+    /// The architecture of the series named without one (x86_64 or arm64; default: the
+    /// host's). `--kernel arm64/6.12-buddy` names it for one kernel.
+    #[arg(long, value_name = "ARCH", value_parser = parse_arch)]
+    arch: Option<Arch>,
+}
+
+fn parse_arch(text: &str) -> std::result::Result<Arch, String> {
+    Arch::parse(text).ok_or_else(|| format!("unknown architecture `{text}` (known: x86_64, arm64)"))
 }
 
 #[derive(Subcommand)]
@@ -303,11 +311,11 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::BootCheck { kernel } => boot_check(
-            &cli.vng,
-            &resolve_kernel(root, &kernel)?,
-            guest_root(cli.host_root)?.as_ref(),
-        ),
+        Cmd::BootCheck { kernel } => {
+            let kernel = resolve_kernel(root, &kernel)?;
+            let (guest_root, guest_exe) = guest_side(root, kernel.arch, cli.host_root)?;
+            boot_check(&cli.vng, &kernel, guest_root.as_ref(), &guest_exe)
+        }
         Cmd::BootGuard { command } => {
             let (program, args) = command
                 .split_first()
@@ -356,9 +364,15 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                     kernel.dir.display(),
                     kernel_dir.display()
                 );
-                // Hogs that do not build for one kernel make that kernel's scenarios ERROR.
-                let modules = Modules::build(root, kernel, &cache_dir(), Lint::None)
+                // Hogs or a guest side that cannot be built for one kernel make that kernel's
+                // scenarios ERROR.
+                let guest = guest_side(root, kernel.arch, cli.host_root);
+                let modules = guest
+                    .as_ref()
+                    .map_err(|e| anyhow::anyhow!("{e:#}"))
+                    .and_then(|_| Modules::build(root, kernel, &cache_dir(), Lint::None))
                     .map_err(|e| format!("{e:#}").replace('\n', " "));
+                let (guest_root, guest_exe) = guest.unwrap_or_default();
                 if let Err(e) = &modules {
                     eprintln!("hogs: Linux {}: {e}", kernel.release);
                 }
@@ -372,6 +386,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                     modules,
                     out_dir: kernel_dir,
                     dir,
+                    root: guest_root,
+                    guest_exe,
                 });
             }
             let jobs = jobs.map_or_else(|| default_jobs(&memory), |j| j as usize);
@@ -384,7 +400,6 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 vng: cli.vng.clone(),
                 shard,
                 hogs: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("hogs")),
-                root: guest_root(cli.host_root)?,
             };
             let results = runner::run(&targets, &selected, &opts, &|line| eprintln!("{line}"));
             if kernels.len() > 1 {
@@ -517,7 +532,12 @@ fn print_summary(result: &RunResult) {
     );
 }
 
-fn boot_check(vng: &Path, kernel: &Kernel, root: Option<&GuestRoot>) -> Result<ExitCode> {
+fn boot_check(
+    vng: &Path,
+    kernel: &Kernel,
+    root: Option<&GuestRoot>,
+    guest_exe: &Path,
+) -> Result<ExitCode> {
     let exe = std::env::current_exe()?;
     let out_dir = std::env::temp_dir().join(format!("hogs-boot-check-{}", std::process::id()));
     std::fs::create_dir_all(&out_dir)?;
@@ -525,6 +545,7 @@ fn boot_check(vng: &Path, kernel: &Kernel, root: Option<&GuestRoot>) -> Result<E
         vng,
         hogs: &exe,
         kernel_dir: &kernel.dir,
+        arch: kernel.arch,
         cpus: 2,
         memory: "1G",
         kernel_args: scenario::BASE_CMDLINE
@@ -535,7 +556,7 @@ fn boot_check(vng: &Path, kernel: &Kernel, root: Option<&GuestRoot>) -> Result<E
         exec: String::new(),
         deadline: Duration::from_secs(240),
     };
-    boot.exec = format!("{} guest --boot-check", boot.in_guest(&exe).display());
+    boot.exec = format!("{} guest --boot-check", boot.in_guest(guest_exe).display());
     let log = out_dir.join("boot-check.console.log");
     signals::install()?;
     let ended = boot.run(&log, signals::caught, |_, _| {})?;
@@ -597,17 +618,34 @@ fn resolve_kernels(root: &Path, args: &KernelArgs) -> Result<Vec<Kernel>> {
     names
         .iter()
         .map(|name| {
-            // SERIES or SERIES-FLAVOUR (6.12, 6.12-debug); anything else is a built tree.
-            let series = name.split_once('-').map_or(name.as_str(), |(s, _)| s);
-            let is_series = !Path::new(name).exists()
-                && series.split('.').count() == 2
+            if Path::new(name).exists() {
+                let kernel = Kernel::open(Path::new(name))?;
+                if let Some(arch) = args.arch.filter(|&a| a != kernel.arch) {
+                    bail!(
+                        "kernel at {name} is built for {}, not {}",
+                        kernel.arch.name(),
+                        arch.name()
+                    );
+                }
+                return Ok(kernel);
+            }
+            // [ARCH/]SERIES[-FLAVOUR] (6.12, 6.12-debug, arm64/6.12-buddy); anything else is a
+            // built tree that does not exist.
+            let (arch, spec) = match name.split_once('/') {
+                Some((arch, spec)) if Arch::parse(arch).is_some() => (Arch::parse(arch), spec),
+                _ => (args.arch, name.as_str()),
+            };
+            let series = spec.split_once('-').map_or(spec, |(s, _)| s);
+            let is_series = series.split('.').count() == 2
                 && series
                     .split('.')
                     .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
-            if is_series {
-                Kernel::series_build(root, name)
-            } else {
-                Kernel::open(Path::new(name))
+            if !is_series {
+                return Kernel::open(Path::new(name));
+            }
+            match arch.filter(|&a| Some(a) != Arch::host()) {
+                Some(arch) => Kernel::series_build(root, &format!("{}/{spec}", arch.name())),
+                None => Kernel::series_build(root, spec),
             }
         })
         .collect()
@@ -636,17 +674,15 @@ fn parse_shard(text: &str) -> std::result::Result<(usize, usize), String> {
     }
 }
 
-/// One boot per host CPU, and one more. A hog keeps its vCPU's host thread busy, but a guest's
-/// clocks follow the host's, so a hog that shares a host CPU still holds its guest CPU for as long
-/// and every detector fires on time: measured on 2 CPUs, the 6.12 suite took 196 s at 2 boots,
-/// 164 s at 3 and 146 s at 4, with the same verdicts and latencies. The extra boot overlaps the
-/// others' boot phases. More than that made boots crawl (16 s to the first step) and once hung a
-/// 7.3 guest in early boot. No more guests than the available memory holds, each `memory` plus
-/// QEMU's own half a GiB.
+/// Two boots per host CPU. A hog keeps its vCPU's host thread busy, but a guest's clocks follow
+/// the host's, so a hog that shares a host CPU still holds its guest CPU for as long and every
+/// detector fires on time. A boot also idles part of its time (a control's grace, powering off),
+/// and with the minimal guest root its start is light. Measured on 2 CPUs, the 6.12 suite took
+/// 106-107 s at 3 boots, 81-92 s at 4 and 78 s at 5, with the same verdicts. (With the host's
+/// root as the guest's, more than 4 made boots crawl and once hung a 7.3 guest in early boot;
+/// such a boot is now retried.) No more guests than the available memory holds, each `memory`
+/// plus QEMU's own half a GiB.
 fn default_jobs(memory: &str) -> usize {
-    // Two per core: a boot idles part of its time (the guest waits out a control's grace, or
-    // powers off), and with the minimal guest root a boot's own start is light. Measured on 2
-    // cores (6.12 suite): 106-107 s at 3, 81-92 s at 4, 78 s at 5.
     let by_cpu = std::thread::available_parallelism().map_or(1, |n| n.get()) * 2;
     let guest = parse_size(memory).map(|m| m + (512 << 20));
     match (guest, available_memory()) {
@@ -676,12 +712,18 @@ fn available_memory() -> Option<u64> {
     Some(kib << 10)
 }
 
-/// The guests' root: the minimal one, made in the cache on first use, unless `--host-root`.
-fn guest_root(host_root: bool) -> Result<Option<GuestRoot>> {
-    if host_root {
-        return Ok(None);
-    }
-    GuestRoot::prepare(&cache_dir()).map(Some)
+/// What a guest of `arch` runs on: its root (the minimal one, made in the cache on first use,
+/// unless `--host-root`) and the `hogs` binary for it.
+fn guest_side(project: &Path, arch: Arch, host_root: bool) -> Result<(Option<GuestRoot>, PathBuf)> {
+    let root = match (host_root, Some(arch) == Arch::host()) {
+        (true, true) => None,
+        (true, false) => bail!(
+            "--host-root boots only the host's architecture, not {}",
+            arch.name()
+        ),
+        (false, _) => Some(GuestRoot::prepare(&cache_dir(), arch)?),
+    };
+    Ok((root, guest_root::guest_exe(project, arch)?))
 }
 
 fn cache_dir() -> PathBuf {

@@ -41,6 +41,7 @@ impl Modules {
         make.arg("-C")
             .arg(&kernel.dir)
             .arg(format!("M={}", dir.display()))
+            .args(kernel.arch.make_args())
             // What CONFIG_WERROR adds, so a warning fails on any kernel, WERROR or not.
             .args([
                 "RUSTC=/usr/bin/rustc",
@@ -54,6 +55,7 @@ impl Modules {
                 .arg("-C")
                 .arg(&kernel.dir)
                 .arg(format!("M={}", dir.display()))
+                .args(kernel.arch.make_args())
                 .arg("clean")
                 .output();
             // rustup's clippy-driver (for another rustc) comes first in PATH.

@@ -180,7 +180,7 @@ pub fn kcidb(runs: &[RunResult], run_id: &str) -> String {
                 "id": build,
                 "checkout_id": checkout,
                 "origin": "hogs",
-                "architecture": "x86_64",
+                "architecture": run.arch,
                 "config_name": "hogs",
                 "comment": format!("Linux {} ({})", run.kernel, run.kernel_dir),
                 "status": "PASS",
@@ -252,6 +252,7 @@ mod tests {
         };
         RunResult {
             kernel: "6.12.117".into(),
+            arch: "x86_64".into(),
             kernel_dir: "/k".into(),
             append: vec![],
             dir: ".".into(),
@@ -301,7 +302,8 @@ mod tests {
         assert!(x.contains("<system-out>[ 1.0] irqsave-loop console"), "{x}");
         let j: serde_json::Value =
             serde_json::from_str(&crate::results::to_json(&[run()])).unwrap();
-        assert_eq!(j["schema_version"], 1);
+        assert_eq!(j["schema_version"], 2);
+        assert_eq!(j["runs"][0]["arch"], "x86_64");
         assert_eq!(j["runs"][0]["kernel"], "6.12.117");
         assert_eq!(j["runs"][0]["scenarios"][1]["outcome"], "FAIL");
         assert_eq!(j["runs"][0]["scenarios"][0]["latency_secs"], 4.25);

@@ -16,7 +16,7 @@ use crate::report::Report;
 use crate::scenario::Preempt;
 
 /// The schema version this hogs writes and reads.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// A results file: `hogs run --json`, a run folder's `results.json`, `hogs merge --json`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -34,6 +34,8 @@ pub struct Results {
 pub struct RunResult {
     /// The kernel release, e.g. `6.12.117`.
     pub kernel: String,
+    /// The architecture it was built for and booted on: `x86_64` or `arm64` (new in schema 2).
+    pub arch: String,
     /// The kernel's build folder on the machine that ran it (informative).
     pub kernel_dir: String,
     /// Arguments appended to every boot (`--append`).
@@ -254,7 +256,7 @@ mod tests {
 
     fn run(shard: &str, boots: &[(usize, &str)]) -> RunResult {
         let json = serde_json::json!({
-            "kernel": "6.12.117", "kernel_dir": "/k", "append": [], "dir": ".", "wall_secs": 1.0,
+            "kernel": "6.12.117", "arch": "x86_64", "kernel_dir": "/k", "append": [], "dir": ".", "wall_secs": 1.0,
             "shard": shard,
             "boots": boots.iter().map(|(i, _)| serde_json::json!({
                 "index": i, "scenarios": [], "cpus": 2, "cmdline": [], "boot_secs": null,
@@ -312,10 +314,10 @@ mod tests {
             err.ends_with("is not a `hogs run --json` results file (no schema_version)"),
             "{err}"
         );
-        std::fs::write(&path, r#"{"schema_version":2,"runs":[]}"#).unwrap();
+        std::fs::write(&path, r#"{"schema_version":1,"runs":[]}"#).unwrap();
         let err = read(&path).unwrap_err().to_string();
         assert!(
-            err.ends_with("has results schema version 2; this hogs reads version 1"),
+            err.ends_with("has results schema version 1; this hogs reads version 2"),
             "{err}"
         );
         std::fs::write(&path, to_json(&[])).unwrap();

@@ -39,10 +39,8 @@ pub struct Options {
     pub vng: PathBuf,
     /// Run only shard I of N of the boots (1-based).
     pub shard: Option<(usize, usize)>,
-    /// The `hogs` binary that guards each boot (`hogs boot-guard`) and runs the guest step.
+    /// The `hogs` binary that guards each boot (`hogs boot-guard`).
     pub hogs: PathBuf,
-    /// The guests' root file system; `None` boots with the host's `/`.
-    pub root: Option<GuestRoot>,
 }
 
 /// Scenarios that can share a boot: same command line and vCPUs, none expected to panic.
@@ -73,6 +71,11 @@ pub struct Target<'a> {
     pub out_dir: PathBuf,
     /// `out_dir` relative to the run folder (`.` when the run has one kernel).
     pub dir: String,
+    /// The guests' root file system; `None` boots with the host's `/`.
+    pub root: Option<GuestRoot>,
+    /// The `hogs` binary the guest runs (built for the kernel's architecture), as the host
+    /// sees it.
+    pub guest_exe: PathBuf,
 }
 
 /// Seconds a boot takes beyond its scenarios: boot to the guest step, then shutting down (TCG,
@@ -244,6 +247,8 @@ pub fn run(
                             boots: boots_per_target,
                             left,
                             exe: &exe,
+                            root: target.root.as_ref(),
+                            guest_exe: &target.guest_exe,
                             label: label.as_deref(),
                         };
                         boot.run(opts, progress)
@@ -283,6 +288,7 @@ pub fn run(
         .map(|(t, target)| {
             let mut result = RunResult {
                 kernel: target.kernel.release.clone(),
+                arch: target.kernel.arch.name().to_owned(),
                 kernel_dir: target.kernel.dir.display().to_string(),
                 append: opts.append.clone(),
                 dir: target.dir.clone(),
@@ -310,6 +316,8 @@ struct BootJob<'a> {
     boots: usize,
     left: Duration,
     exe: &'a Path,
+    root: Option<&'a GuestRoot>,
+    guest_exe: &'a Path,
     /// The kernel, in progress lines, when several run at once.
     label: Option<&'a str>,
 }
@@ -362,13 +370,14 @@ impl BootJob<'_> {
             cpus: group[0].cpus,
             memory: &opts.memory,
             kernel_args: kernel_args.clone(),
-            root: opts.root.as_ref(),
+            arch: self.kernel.arch,
+            root: self.root,
             exec: String::new(),
             deadline: own_deadline.min(self.left),
         };
         boot.exec = format!(
             "{} guest --plan {}",
-            shell_quote(&boot.in_guest(exe)),
+            shell_quote(&boot.in_guest(self.guest_exe)),
             shell_quote(&boot.in_guest(&plan_path))
         );
         let steps = steps

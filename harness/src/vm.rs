@@ -26,6 +26,7 @@ use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 
 use crate::guest_root::GuestRoot;
+use crate::kernel::Arch;
 use crate::record::Exit;
 
 /// What to boot.
@@ -36,6 +37,7 @@ pub struct Boot<'a> {
     /// This very binary, which runs the guard.
     pub hogs: &'a Path,
     pub kernel_dir: &'a Path,
+    pub arch: Arch,
     pub cpus: u32,
     pub memory: &'a str,
     pub kernel_args: Vec<String>,
@@ -87,10 +89,12 @@ impl Boot<'_> {
         );
         args.push(self.cpus.to_string().into());
         args.extend(["--memory".into(), self.memory.into()]);
+        args.extend(self.arch.vng_args().into_iter().map(OsString::from));
         if let Some(root) = self.root {
             args.extend(root.vng_args());
         }
-        for arg in &self.kernel_args {
+        let arch_args = self.arch.boot_args().iter().map(|a| a.to_string());
+        for arg in arch_args.chain(self.kernel_args.iter().cloned()) {
             args.extend(["--append".into(), arg.into()]);
         }
         args.extend(["--exec".into(), self.exec.clone().into()]);
@@ -412,6 +416,7 @@ mod tests {
             cpus: 3,
             memory: "1G",
             kernel_args: vec!["nmi_watchdog=1".into(), "watchdog_thresh=2".into()],
+            arch: Arch::X86_64,
             root: None,
             exec: "/bin/true".into(),
             deadline: Duration::from_secs(1),

@@ -54,11 +54,18 @@ fn missing_and_unbuilt_kernels() {
     let dir = tempfile::tempdir().unwrap();
     let out = hogs(&["boot-check", "--kdir", dir.path().to_str().unwrap()]);
     assert_one_line_error(&out, "is not configured: no .config");
-    std::fs::write(dir.path().join(".config"), "CONFIG_MODULES=y\n").unwrap();
+    std::fs::write(dir.path().join(".config"), "CONFIG_X86_64=y\nCONFIG_MODULES=y\n").unwrap();
     std::fs::create_dir_all(dir.path().join("arch/x86/boot")).unwrap();
     std::fs::write(dir.path().join("arch/x86/boot/bzImage"), "").unwrap();
     let out = hogs(&["run", "--kdir", dir.path().to_str().unwrap()]);
     assert_one_line_error(&out, "lacks CONFIG_RUST: the hogs are Rust modules");
+    // A tree of another architecture than --arch asks for, and an unknown architecture.
+    let out = hogs(&["run", "--arch", "riscv", "--kernel", "6.12"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown architecture `riscv`"));
+    std::fs::write(dir.path().join(".config"), "CONFIG_MODULES=y\n").unwrap();
+    let out = hogs(&["run", "--kdir", dir.path().to_str().unwrap()]);
+    assert_one_line_error(&out, "is neither x86_64 nor arm64");
 }
 
 #[test]

@@ -73,6 +73,7 @@ fn boot(dir: &Path, vng: &Path, deadline: Duration, stop: impl Fn() -> Option<i3
         cpus: 2,
         memory: "1G",
         kernel_args: vec!["watchdog_thresh=2".into()],
+        arch: hogs::kernel::Arch::X86_64,
         root: None,
         exec: "true".into(),
         deadline,
@@ -267,6 +268,7 @@ fn fake_target(dir: &Path) -> (hogs::kernel::Kernel, hogs::modules::Modules) {
     std::fs::create_dir_all(tree.join("arch/x86/boot")).unwrap();
     std::fs::create_dir_all(tree.join("include/config")).unwrap();
     let config: String = [
+        "X86_64",
         "RUST",
         "MODULES",
         "MODULE_UNLOAD",
@@ -302,6 +304,8 @@ fn run_with(dir: &Path, vng: &Path) -> (hogs::results::RunResult, usize) {
         modules: Ok(modules),
         out_dir: out.clone(),
         dir: ".".into(),
+        root: None,
+        guest_exe: PathBuf::from(HOGS),
     }];
     let opts = hogs::runner::Options {
         append: Vec::new(),
@@ -312,7 +316,6 @@ fn run_with(dir: &Path, vng: &Path) -> (hogs::results::RunResult, usize) {
         vng: vng.to_owned(),
         shard: None,
         hogs: PathBuf::from(HOGS),
-        root: None,
     };
     let result = hogs::runner::run(&targets, &[scenario()], &opts, &|_| {}).remove(0);
     let boots = std::fs::read_to_string(dir.join("boots")).unwrap_or_default();

@@ -26,8 +26,12 @@
 //!   as C's `module_param()` and therefore works on every version.
 //! - `cpu_relax()`: 7.x has `kernel::processor::cpu_relax()`, but it calls an out-of-line C
 //!   helper on kernels built with GCC, so a lockup report would show its RIP in
-//!   `rust_helper_cpu_relax` instead of in the hog. [`cpu_relax`] emits the same x86 `pause`
-//!   inline, on every version.
+//!   `rust_helper_cpu_relax` instead of in the hog. [`cpu_relax`] emits a spin-wait hint inline
+//!   (`pause` on x86-64, `isb` on arm64), on every version.
+//!
+//! Differences between architectures live here too: how a hog knows it runs in a virtual
+//! machine ([`hypervisor_present`]) and whether it must leave a borrowed memory map before
+//! spinning with interrupts off ([`leave_lazy_mm`]).
 //!
 //! [`module_fully_loaded`] reads module-loader internals (`struct module`), which may need a
 //! `cfg` branch on a future kernel.
@@ -37,8 +41,8 @@ use kernel::bindings;
 #[cfg(not(MODULE))]
 compile_error!("the hogs can only be built as loadable modules (obj-m), never built in");
 
-#[cfg(not(CONFIG_X86_64))]
-compile_error!("the hogs are x86-64 only (CPUID hypervisor check, report formats)");
+#[cfg(not(any(CONFIG_X86_64, CONFIG_ARM64)))]
+compile_error!("the hogs are for x86-64 and arm64 (hypervisor check, lazy TLB, report formats)");
 
 /// Declares the hog's module with the metadata every hog shares.
 ///
@@ -76,7 +80,8 @@ macro_rules! hog_module {
 }
 pub(crate) use hog_module;
 
-/// Tells the CPU that this is a spin-wait loop, like C's `cpu_relax()` on x86 (`pause`).
+/// Tells the CPU that this is a spin-wait loop, like C's `cpu_relax()` (`pause` on x86-64;
+/// on arm64 Rust's hint is `isb` where C's is `yield`, both mere hints).
 ///
 /// Always inlined, so the busy loop stays in the hog's own function (see the module
 /// documentation for why 7.x's `kernel::processor::cpu_relax()` is not used).
@@ -212,14 +217,65 @@ macro_rules! this_module {
 }
 pub(crate) use this_module;
 
-/// Returns ECX of CPUID leaf `leaf` (sub-leaf 0).
-pub(crate) fn cpuid_ecx(leaf: u32) -> u32 {
-    // `__cpuid` was an `unsafe fn` in older Rust versions (the kernel's minimum is 1.78) and is
-    // safe in newer ones: the `unsafe` block is needed by the former, unused by the latter.
-    #[allow(unused_unsafe)]
-    // SAFETY: Every x86-64 CPU has the CPUID instruction; it only reads identification registers.
-    let result = unsafe { core::arch::x86_64::__cpuid(leaf) };
-    result.ecx
+/// Whether the machine says it is virtual, and how that was asked (for the log).
+///
+/// x86-64: CPUID leaf 1, ECX bit 31, "hypervisor present", set by every hypervisor for its
+/// guests. arm64 has no such bit: the device tree's root must be QEMU's `virt` machine
+/// (`linux,dummy-virt`), the machine virtme-ng boots; any other arm64 machine counts as bare
+/// metal.
+pub(crate) fn hypervisor_present() -> (bool, &'static str) {
+    #[cfg(CONFIG_X86_64)]
+    {
+        /// CPUID leaf 1, ECX bit 31.
+        const CPUID_1_ECX_HYPERVISOR: u32 = 1 << 31;
+        // `__cpuid` was an `unsafe fn` in older Rust versions (the kernel's minimum is 1.78)
+        // and is safe in newer ones: the `unsafe` block is needed by the former only.
+        #[allow(unused_unsafe)]
+        // SAFETY: Every x86-64 CPU has the CPUID instruction; it only reads identification
+        // registers.
+        let leaf1 = unsafe { core::arch::x86_64::__cpuid(1) };
+        (
+            leaf1.ecx & CPUID_1_ECX_HYPERVISOR != 0,
+            "CPUID.1:ECX bit 31 (hypervisor present)",
+        )
+    }
+    #[cfg(CONFIG_ARM64)]
+    {
+        extern "C" {
+            /// `<linux/of.h>`, which the bindings do not include; exported by drivers/of.
+            fn of_machine_compatible_match(compats: *const *const kernel::ffi::c_char) -> bool;
+        }
+        let compats: [*const kernel::ffi::c_char; 2] =
+            [c"linux,dummy-virt".as_ptr(), core::ptr::null()];
+        // SAFETY: `compats` is a NULL-terminated array of NUL-terminated strings that outlive
+        // the call, which only reads them (and the device tree, under its own lock).
+        let virt = unsafe { of_machine_compatible_match(compats.as_ptr()) };
+        (virt, "the device tree root is QEMU's virt machine (linux,dummy-virt)")
+    }
+}
+
+/// Makes this CPU leave the user memory map it borrowed, before a hog spins on it with
+/// interrupts off.
+///
+/// A kthread runs on the memory map of the last user process that ran on its CPU ("lazy
+/// TLB"). On x86-64, when that process exits (say, `insmod` itself), freeing its page tables
+/// sends a TLB-flush IPI to every CPU still using the map, and the freeing CPU waits for the
+/// hogged one: a victim soft lockup. `leave_mm()` switches to the kernel's own map, as idle
+/// drivers do before deep C-states. arm64 invalidates TLBs by broadcast instructions, with no
+/// IPI to wait for: nothing to do there.
+///
+/// # Safety
+///
+/// Preemption must be off (the caller holds a spinlock or has disabled it), and the caller
+/// must be a kthread, which uses no user memory.
+#[allow(dead_code)] // Only hog_irqsave spins with interrupts off.
+pub(crate) unsafe fn leave_lazy_mm() {
+    #[cfg(CONFIG_X86_64)]
+    // SAFETY: `leave_mm()` needs preemption off, as this function's contract says; switching
+    // a kthread to the kernel's map loses nothing it uses.
+    unsafe {
+        bindings::leave_mm()
+    };
 }
 
 extern "C" {

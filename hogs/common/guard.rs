@@ -19,25 +19,23 @@ use kernel::{bindings, ffi::c_ulong, prelude::*};
 
 module_param!(
     force: bool = false,
-    "Load even on bare metal (no hypervisor flag in CPUID), where the lockup is real"
+    "Load even on bare metal (no sign of a hypervisor), where the lockup is real"
 );
 module_param!(
     assume_bare_metal: bool = false,
-    "Testing only: act as if the CPUID hypervisor flag were absent"
+    "Testing only: act as if there were no sign of a hypervisor"
 );
-
-/// CPUID leaf 1, ECX bit 31: "hypervisor present", set by every hypervisor for its guests.
-const CPUID_1_ECX_HYPERVISOR: u32 = 1 << 31;
 
 /// Refuses to hog a CPU of a physical machine unless the `force` parameter says so.
 ///
 /// Returns `EPERM` when no hypervisor is detected (or `assume_bare_metal=1`) and `force=0`.
 pub(crate) fn check_virtual_machine() -> Result {
-    let flag = compat::cpuid_ecx(1) & CPUID_1_ECX_HYPERVISOR != 0;
+    let (flag, asked) = compat::hypervisor_present();
     let hypervisor = if assume_bare_metal::get() {
         pr_info!(
-            "assume_bare_metal=1: acting as if the CPUID hypervisor flag were clear (it is {})\n",
-            if flag { "set" } else { "clear" }
+            "assume_bare_metal=1: acting as if there were no hypervisor ({}: {})\n",
+            asked,
+            if flag { "yes" } else { "no" }
         );
         false
     } else {
@@ -48,13 +46,17 @@ pub(crate) fn check_virtual_machine() -> Result {
         return Ok(());
     }
     if force::get() {
-        pr_warn!("no hypervisor detected (CPUID.1:ECX bit 31 clear), but force=1: going ahead\n");
+        pr_warn!(
+            "no hypervisor detected ({}: no), but force=1: going ahead\n",
+            asked
+        );
         return Ok(());
     }
     pr_err!(
-        "refusing to load: no hypervisor detected (CPUID.1:ECX bit 31 clear), this looks like \
-         bare metal and the hog would really lock up one of its CPUs; run it in a virtual \
-         machine, or load it with force=1\n"
+        "refusing to load: no hypervisor detected ({}: no), this looks like bare metal and \
+         the hog would really lock up one of its CPUs; run it in a virtual machine, or load \
+         it with force=1\n",
+        asked
     );
     Err(EPERM)
 }
