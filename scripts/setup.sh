@@ -16,7 +16,7 @@ DEBIAN_PACKAGES=(
   linux-source-6.12             # the default kernel's source
   bc bison flex libelf-dev libssl-dev cpio xz-utils kmod make gcc   # kernel build
   qemu-system-x86 udev busybox-static                               # virtme-ng guests
-  gcc-aarch64-linux-gnu qemu-system-arm   # arm64: kernels cross-built, guests emulated
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm   # arm64: cross builds, emulated guests
   libstd-rust-web-dev:arm64     # arm64: Rust's std for the guest step, for /usr/bin/rustc
 )
 # arm64 guests' user space, unpacked into the cache (not installed: the host's own

@@ -222,10 +222,16 @@ pub fn run(
                     None => None,
                 };
                 let label = (targets.len() > 1).then(|| target.kernel.release.clone());
+                // Each scenario as it runs on this kernel (its variants, its detector).
+                let resolved: Vec<Scenario> = job
+                    .group
+                    .iter()
+                    .map(|s| s.on_kernel(|o| target.kernel.option(o)))
+                    .collect();
                 // Scenarios this kernel cannot run are judged without a boot; the rest boot.
                 let mut group = Vec::new();
                 let mut skips = Vec::new();
-                for &s in &job.group {
+                for s in &resolved {
                     match judge::lacking(s, |o| target.kernel.option(o)) {
                         Some(verdict) => skips.push(scenario_result(s, job.index, verdict, None)),
                         None => group.push(s),

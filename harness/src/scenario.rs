@@ -336,6 +336,44 @@ pub struct Scenario {
     /// detectors (e.g. `["rcu_stall", "soft_lockup"]`): each named kind must be expected.
     #[serde(default)]
     pub order: Vec<Kind>,
+    /// What changes on kernels with some options (`[[variant]]`), applied by
+    /// [`Scenario::on_kernel`].
+    #[serde(default, rename = "variant")]
+    pub variants: Vec<Variant>,
+    /// The hard lockup detector of the kernel it runs on (set by [`Scenario::on_kernel`]).
+    #[serde(skip)]
+    pub hard_detector: HardDetector,
+}
+
+/// Which hard lockup detector watches: they sample at different rates, so their windows differ.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum HardDetector {
+    /// A CPU watches its neighbour's timer interrupts (x86 under TCG: no PMU).
+    #[default]
+    Buddy,
+    /// A PMU counter's overflow NMI on the locked CPU itself (`CONFIG_HARDLOCKUP_DETECTOR_PERF`).
+    Perf,
+}
+
+/// Where a kernel really behaves differently: on kernels with every option of `when`, these
+/// parameters replace the scenario's.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Variant {
+    /// Kernel options and values, all of which select the variant
+    /// (`{ CONFIG_HARDLOCKUP_DETECTOR_PERF = "y" }`).
+    pub when: BTreeMap<String, String>,
+    /// Why the kernel differs there.
+    pub why: String,
+    /// Module parameters replacing the scenario's of the same name.
+    #[serde(default)]
+    pub params: BTreeMap<String, i64>,
+    /// Replaces the scenario's `wait`.
+    pub wait: Option<u64>,
+    /// Replace the scenario's rules of the same table, when given.
+    pub expect: Option<Vec<Rule>>,
+    pub allow: Option<Vec<Rule>>,
+    pub forbid: Option<Vec<Rule>>,
 }
 
 /// A value the guest writes before the hog is loaded, or `at` seconds after, and writes back
@@ -455,11 +493,23 @@ impl Scenario {
         if self.cpus == 0 || self.cpus > 8 {
             bail!("{at}: cpus = {} is out of range (1..=8)", self.cpus);
         }
-        let rules = [
-            ("expect", &self.expect),
-            ("allow", &self.allow),
-            ("forbid", &self.forbid),
+        let mut rules = vec![
+            ("expect".to_owned(), &self.expect),
+            ("allow".to_owned(), &self.allow),
+            ("forbid".to_owned(), &self.forbid),
         ];
+        for (i, v) in self.variants.iter().enumerate() {
+            let tables = [
+                ("expect", &v.expect),
+                ("allow", &v.allow),
+                ("forbid", &v.forbid),
+            ];
+            for (table, r) in tables {
+                if let Some(r) = r {
+                    rules.push((format!("variant[{i}].{table}"), r));
+                }
+            }
+        }
         for (table, rules) in rules {
             for (i, rule) in rules.iter().enumerate() {
                 let field = format!("{table}[{i}]");
@@ -489,6 +539,19 @@ impl Scenario {
             }
             if why.trim().is_empty() {
                 bail!("{at}: needs.{option} must say why the scenario needs it");
+            }
+        }
+        for (i, v) in self.variants.iter().enumerate() {
+            if v.when.is_empty() || v.why.trim().is_empty() {
+                bail!(
+                    "{at}: variant[{i}] must name the kernel options it is for (when) and say why"
+                );
+            }
+            if let Some(option) = v.when.keys().find(|o| !o.starts_with("CONFIG_")) {
+                bail!("{at}: variant[{i}].when.{option} is not a kernel option name (CONFIG_...)");
+            }
+            if let Some(param) = v.params.keys().find(|p| !self.params.contains_key(*p)) {
+                bail!("{at}: variant[{i}].params.{param} is not a parameter of the scenario");
             }
         }
         for (param, value) in &self.params {
@@ -606,6 +669,29 @@ impl Scenario {
         self.wait.unwrap_or(self.hog_secs() + 1)
     }
 
+    /// The scenario as it runs on a kernel whose options `option` reads (`Some("y")` for
+    /// `CONFIG_X=y`): its variants applied, its hard lockup detector known.
+    pub fn on_kernel<'k>(&self, option: impl Fn(&str) -> Option<&'k str>) -> Scenario {
+        let mut s = self.clone();
+        if option("CONFIG_HARDLOCKUP_DETECTOR_PERF") == Some("y") {
+            s.hard_detector = HardDetector::Perf;
+        }
+        for v in &self.variants {
+            if v.when
+                .iter()
+                .all(|(k, value)| option(k) == Some(value.as_str()))
+            {
+                s.params
+                    .extend(v.params.iter().map(|(k, v)| (k.clone(), *v)));
+                s.wait = v.wait.or(s.wait);
+                s.expect = v.expect.clone().unwrap_or(s.expect);
+                s.allow = v.allow.clone().unwrap_or(s.allow);
+                s.forbid = v.forbid.clone().unwrap_or(s.forbid);
+            }
+        }
+        s
+    }
+
     /// `insmod` parameter string.
     pub fn param_string(&self) -> String {
         self.params
@@ -642,7 +728,7 @@ impl Scenario {
                     None => continue,
                 },
             };
-            if let Some(window) = detection_window(kind, value) {
+            if let Some(window) = detection_window(kind, value, self.hard_detector) {
                 out.push(KindWindow {
                     kind,
                     window,
@@ -732,6 +818,16 @@ impl Scenario {
                 );
             }
         }
+        for v in &self.variants {
+            let when: Vec<String> = v.when.iter().map(|(k, x)| format!("{k}={x}")).collect();
+            let params: Vec<String> = v.params.iter().map(|(k, x)| format!("{k}={x}")).collect();
+            out += &format!(
+                "On kernels with {}: {} ({}).\n",
+                when.join(" "),
+                params.join(" "),
+                v.why
+            );
+        }
         if !self.order.is_empty() {
             let names: Vec<&str> = self.order.iter().map(|k| k.as_str()).collect();
             out += &format!("First reports in this order: {}.\n", names.join(", then "));
@@ -820,6 +916,12 @@ pub struct Window {
 ///   must pass after the neighbour's last timer interrupt, which came at most a sample before
 ///   the hog turned interrupts off: **earliest** 0.8t. With the console's touch skipping one
 ///   check: **latest** 3.6t.
+/// - **Perf hard** (arm64 under TCG): each CPU's PMU cycle counter overflows into an NMI every
+///   `5 GHz x t` cycles (`SAFE_MAX_CPU_FREQ` without cpufreq, arch/arm64/kernel/watchdog_hld.c)
+///   of QEMU's 1 GHz virtual cycle counter: a period P of [`PERF_SECS_PER_THRESH`]`t` s. The NMI
+///   reports when the CPU's timer count has not moved since the last one, which came at most a
+///   sample before the hog: **earliest** P minus a sample. The console's touch skips one check,
+///   and a period may have just begun: **latest** 3P.
 /// - **RCU stall** at `rcu_cpu_stall_timeout` `t` (kernel/rcu/tree_stall.h): a grace period
 ///   that waits for the reader is reported `t` after it started, from the next scheduler tick
 ///   of a CPU that checks. A grace period already under way when the reader began is the
@@ -834,10 +936,14 @@ pub struct Window {
 ///   timer fires every `t` seconds and reports a pool with pending work and no progress for more
 ///   than `t`; the first firing after the pool stalled is at most `t` later and too early, the
 ///   next one reports: **earliest** `t`, **latest** 2t + 0.5 s.
-pub fn detection_window(kind: Kind, t: f64) -> Option<Window> {
+pub fn detection_window(kind: Kind, t: f64, hard: HardDetector) -> Option<Window> {
     let unit = (1u64 << 30) as f64 / 1e9;
     let sample = 2.0 * t / 5.0;
     match kind {
+        Kind::HardLockup if hard == HardDetector::Perf => Some(Window {
+            earliest: PERF_SECS_PER_THRESH * t - sample,
+            latest: 3.0 * PERF_SECS_PER_THRESH * t,
+        }),
         Kind::SoftLockup => Some(Window {
             earliest: 2.0 * t * unit - sample,
             latest: (2.0 * t + 1.0) * unit + 2.0 * sample,
@@ -857,6 +963,10 @@ pub fn detection_window(kind: Kind, t: f64) -> Option<Window> {
         _ => None,
     }
 }
+
+/// Seconds between two perf hard lockup NMIs per unit of `watchdog_thresh` under TCG: the
+/// kernel's 5 GHz guess of the CPU's clock over QEMU's 1 GHz cycle counter.
+pub const PERF_SECS_PER_THRESH: f64 = 5.0;
 
 /// Loads every `*.toml` in `dir`, sorted by name.
 pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>> {
@@ -924,6 +1034,70 @@ culprit = "^hog_busy::"
         }
     }
 
+    const HARD: &str = r#"
+summary = "irqs off"
+description = "spins"
+module = "hog_irqsave"
+params = { secs = 6, cpu = 1 }
+cmdline = ["watchdog_thresh=1"]
+
+[[expect]]
+kind = "hard_lockup"
+cpu = 1
+
+[[variant]]
+when = { CONFIG_HARDLOCKUP_DETECTOR_PERF = "y" }
+why = "the perf detector samples every 5 s"
+params = { secs = 17 }
+"#;
+
+    #[test]
+    fn a_variant_applies_only_on_the_kernels_it_names() {
+        let s = Scenario::parse(Path::new("x.toml"), HARD).unwrap();
+        let buddy = s.on_kernel(|_| None);
+        assert_eq!(buddy.param_string(), "cpu=1 secs=6");
+        assert_eq!(buddy.hard_detector, HardDetector::Buddy);
+        assert_eq!(buddy.latency_bound(), Some(3.6));
+        let perf = s.on_kernel(|o| (o == "CONFIG_HARDLOCKUP_DETECTOR_PERF").then_some("y"));
+        assert_eq!(perf.param_string(), "cpu=1 secs=17");
+        assert_eq!(perf.wait_secs(), 18);
+        assert_eq!(perf.hard_detector, HardDetector::Perf);
+        // One perf period (5 s at thresh 1) less a sample, to three periods.
+        let w = perf.window().unwrap();
+        assert_eq!((w.earliest, w.latest), (4.6, 15.0));
+    }
+
+    #[test]
+    fn a_variant_must_say_for_what_and_why() {
+        let bad = HARD.replace(
+            "why = \"the perf detector samples every 5 s\"\n",
+            "why = \"\"\n",
+        );
+        let err = Scenario::parse(Path::new("x.toml"), &bad)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("variant[0] must name the kernel options"),
+            "{err}"
+        );
+        let bad = HARD.replace("params = { secs = 17 }", "params = { seconds = 17 }");
+        let err = Scenario::parse(Path::new("x.toml"), &bad)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("variant[0].params.seconds is not a parameter"),
+            "{err}"
+        );
+        let bad = HARD.replace(
+            "{ CONFIG_HARDLOCKUP_DETECTOR_PERF",
+            "{ HARDLOCKUP_DETECTOR_PERF",
+        );
+        let err = Scenario::parse(Path::new("x.toml"), &bad)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("is not a kernel option name"), "{err}");
+    }
+
     #[test]
     fn parses_and_matches() {
         let s = Scenario::parse(Path::new("expected/busy-loop.toml"), GOOD).unwrap();
@@ -945,7 +1119,7 @@ culprit = "^hog_busy::"
             ),
             (3.49, 6.97)
         );
-        let hard = detection_window(Kind::HardLockup, 2.0).unwrap();
+        let hard = detection_window(Kind::HardLockup, 2.0, HardDetector::Buddy).unwrap();
         assert_eq!((hard.earliest, hard.latest), (1.6, 7.2));
         let rule = &s.expect[0];
         assert!(rule.matches(&report(

@@ -54,7 +54,11 @@ fn missing_and_unbuilt_kernels() {
     let dir = tempfile::tempdir().unwrap();
     let out = hogs(&["boot-check", "--kdir", dir.path().to_str().unwrap()]);
     assert_one_line_error(&out, "is not configured: no .config");
-    std::fs::write(dir.path().join(".config"), "CONFIG_X86_64=y\nCONFIG_MODULES=y\n").unwrap();
+    std::fs::write(
+        dir.path().join(".config"),
+        "CONFIG_X86_64=y\nCONFIG_MODULES=y\n",
+    )
+    .unwrap();
     std::fs::create_dir_all(dir.path().join("arch/x86/boot")).unwrap();
     std::fs::write(dir.path().join("arch/x86/boot/bzImage"), "").unwrap();
     let out = hogs(&["run", "--kdir", dir.path().to_str().unwrap()]);
