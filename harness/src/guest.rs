@@ -330,6 +330,7 @@ pub fn boot_check() -> Result<()> {
         preempt: preempt_model(),
         config_rust: has("CONFIG_RUST"),
         config_buddy: has("CONFIG_HARDLOCKUP_DETECTOR_BUDDY"),
+        config_perf: has("CONFIG_HARDLOCKUP_DETECTOR_PERF"),
         hung_task_timeout: read("/proc/sys/kernel/hung_task_timeout_secs"),
         rcu_stall_suppress: read("/sys/module/rcupdate/parameters/rcu_cpu_stall_suppress"),
         wq_watchdog_thresh: read("/sys/module/workqueue/parameters/watchdog_thresh"),

@@ -583,7 +583,7 @@ fn boot_check(
         })?;
     let problems = facts.problems();
     println!(
-        "boot check: Linux {} booted in {:.1} s; nmi_watchdog={} soft_watchdog={} watchdog_thresh={} preempt={} rust={} buddy={} hung_task_timeout_secs={} rcu_cpu_stall_suppress={} workqueue.watchdog_thresh={}",
+        "boot check: Linux {} booted in {:.1} s; nmi_watchdog={} soft_watchdog={} watchdog_thresh={} preempt={} rust={} hard_lockup_detector={} hung_task_timeout_secs={} rcu_cpu_stall_suppress={} workqueue.watchdog_thresh={}",
         facts.release,
         ended.wall.as_secs_f64(),
         facts.nmi_watchdog.as_deref().unwrap_or("?"),
@@ -591,13 +591,14 @@ fn boot_check(
         facts.watchdog_thresh.as_deref().unwrap_or("?"),
         facts.preempt.as_deref().unwrap_or("?"),
         facts.config_rust,
-        facts.config_buddy,
+        if facts.config_perf { "perf" } else if facts.config_buddy { "buddy" } else { "none" },
         facts.hung_task_timeout.as_deref().unwrap_or("?"),
         facts.rcu_stall_suppress.as_deref().unwrap_or("?"),
         facts.wq_watchdog_thresh.as_deref().unwrap_or("?"),
     );
     if problems.is_empty() {
-        println!("boot check: ok: the soft and buddy hard lockup detectors, RCU stall warnings, the hung task detector and the workqueue watchdog are active");
+        let hard = if facts.config_perf { "perf" } else { "buddy" };
+        println!("boot check: ok: the soft and {hard} hard lockup detectors, RCU stall warnings, the hung task detector and the workqueue watchdog are active");
         Ok(ExitCode::SUCCESS)
     } else {
         bail!(

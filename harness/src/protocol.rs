@@ -59,6 +59,9 @@ pub struct BootFacts {
     pub preempt: Option<String>,
     pub config_rust: bool,
     pub config_buddy: bool,
+    /// `CONFIG_HARDLOCKUP_DETECTOR_PERF=y`: a PMU's NMI watches hard lockups (arm64 under TCG).
+    #[serde(default)]
+    pub config_perf: bool,
     /// `/proc/sys/kernel/hung_task_timeout_secs` (absent without `CONFIG_DETECT_HUNG_TASK`).
     pub hung_task_timeout: Option<String>,
     /// `/sys/module/rcupdate/parameters/rcu_cpu_stall_suppress` (absent without RCU stall
@@ -113,9 +116,10 @@ impl BootFacts {
         if !self.config_rust {
             problems.push("/proc/config.gz lacks CONFIG_RUST=y".into());
         }
-        if !self.config_buddy {
+        if !self.config_buddy && !self.config_perf {
             problems.push(
-                "/proc/config.gz lacks CONFIG_HARDLOCKUP_DETECTOR_BUDDY=y: no hard lockups under TCG"
+                "/proc/config.gz has neither CONFIG_HARDLOCKUP_DETECTOR_BUDDY=y nor \
+                 CONFIG_HARDLOCKUP_DETECTOR_PERF=y: no hard lockups under TCG"
                     .into(),
             );
         }
@@ -220,11 +224,12 @@ mod tests {
                     preempt: None,
                     config_rust: true,
                     config_buddy: true,
+                    config_perf: false,
                     hung_task_timeout: Some("120".into()),
                     rcu_stall_suppress: Some("0".into()),
                     wq_watchdog_thresh: None,
                 }),
-                r#"hogs-event v1 {"event":"facts","release":"6.12.117","nmi_watchdog":"1","soft_watchdog":"1","watchdog_thresh":"10","preempt":null,"config_rust":true,"config_buddy":true,"hung_task_timeout":"120","rcu_stall_suppress":"0","wq_watchdog_thresh":null}"#,
+                r#"hogs-event v1 {"event":"facts","release":"6.12.117","nmi_watchdog":"1","soft_watchdog":"1","watchdog_thresh":"10","preempt":null,"config_rust":true,"config_buddy":true,"config_perf":false,"hung_task_timeout":"120","rcu_stall_suppress":"0","wq_watchdog_thresh":null}"#,
             ),
         ]
     }

@@ -178,8 +178,9 @@ pub struct Report {
     pub stack: Vec<String>,
     /// Taint letters from the report's `Tainted:` field, e.g. `GOL`; empty for `Not tainted`.
     pub tainted: Option<String>,
-    /// Other CPUs whose `NMI backtrace for cpu N` followed the report (an all-CPU backtrace,
-    /// `kernel.softlockup_all_cpu_backtrace` / `hardlockup_all_cpu_backtrace`), in order.
+    /// Other CPUs whose `NMI backtrace for cpu N` (or `... skipped: idling`) followed the report
+    /// (an all-CPU backtrace, `kernel.softlockup_all_cpu_backtrace` /
+    /// `hardlockup_all_cpu_backtrace`), in order.
     pub backtraces: Vec<u32>,
     /// Pids of the tasks an RCU stall names as blocking the grace period (`P85/1:b..l`).
     #[serde(default)]

@@ -651,7 +651,10 @@ impl Parser {
                 (Some(cpu), None) => self.find_open(cpu, line.number),
                 _ => None,
             };
-            if let (None, Some(cpu), None) = (report, cpu, caps.name("skipped")) {
+            // `NMI backtrace for cpu 0 skipped: idling at ...` is an answer too: the CPU took
+            // the NMI and had nothing but the idle loop to show (arm64's perf detector reports
+            // from the locked CPU itself, while the other one idles).
+            if let (None, Some(cpu)) = (report, cpu) {
                 self.note_backtrace(cpu, line.number);
             }
             self.block = Some(Block::new(report, Origin::Dump, cpu));

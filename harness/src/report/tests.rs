@@ -44,6 +44,8 @@ const FIXTURES: &[&str] = &[
     "rcu_tasks_only_7.3.log",
     "rhel7_3.10_hard_lockup_panic.log",
     "run_6.12_all_cpu_backtrace.log",
+    "run_6.12_arm64_clock_read.log",
+    "run_6.12_arm64_perf_all_cpu_backtrace.log",
     "run_6.12_contention_pair.log",
     "run_6.12_hardlockup_panic.log",
     "run_6.12_nmi_in_clock_read.log",
@@ -1496,4 +1498,40 @@ fn an_nmi_in_the_clock_read_names_the_loop() {
         hard[0].culprit.as_deref(),
         Some("hog_irqsave::spin::busy_loop")
     );
+}
+
+/// A real arm64 console (6.12, TCG): the soft lockup's timer interrupt landed while the hog's
+/// busy loop was reading the clock (`pc : arch_counter_read`, under `ktime_get`). As with x86's
+/// `read_tsc`, the loop that reads the clock is the culprit, not the clock.
+#[test]
+fn an_arm64_clock_read_names_the_loop() {
+    let r = golden("run_6.12_arm64_clock_read.log");
+    let soft: Vec<&Report> = r.iter().filter(|r| r.kind == Kind::SoftLockup).collect();
+    assert_eq!(soft.len(), 2);
+    assert!(soft[0]
+        .rip
+        .as_deref()
+        .unwrap()
+        .starts_with("arch_counter_read"));
+    for s in soft {
+        assert_eq!(s.cpu, Some(1));
+        assert_eq!(s.culprit.as_deref(), Some("hog_busy::spin::busy_loop"));
+    }
+}
+
+/// A real arm64 perf hard lockup with `kernel.hardlockup_all_cpu_backtrace=1`: the locked CPU
+/// reports itself from its own PMU NMI, with its `pc` in the hog, and asks the other CPU for
+/// its backtrace, which answers `skipped: idling`: an answer all the same.
+#[test]
+fn an_arm64_perf_hard_lockup_is_its_own_cpus_with_the_idle_answer() {
+    let r = golden("run_6.12_arm64_perf_all_cpu_backtrace.log");
+    let hard = only(&r);
+    assert_eq!(hard.kind, Kind::HardLockup);
+    assert_eq!(hard.cpu, Some(1));
+    assert_eq!(hard.comm.as_deref(), Some("hog_irqsave"));
+    assert_eq!(
+        hard.culprit.as_deref(),
+        Some("hog_irqsave::spin::busy_loop")
+    );
+    assert_eq!(hard.backtraces, [0]);
 }

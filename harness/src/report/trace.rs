@@ -325,6 +325,9 @@ const PLUMBING: &[&str] = &[
     // (an NMI landed in read_tsc under ktime_get of a hog's busy loop, a real 6.12 report)
     "ktime_get",
     "read_tsc",
+    "arch_counter_read",
+    "arch_counter_get_cntvct",
+    "__arch_counter_get_cntvct",
     "native_sched_clock",
     "sched_clock",
     "local_clock",
