@@ -332,6 +332,28 @@ fn judge_scenario(scenario: &Scenario, record: &BootRecord, begin: &Stamped) -> 
     }
     let finished = load_error.is_some() || unloaded || unload_error.is_some();
     let module = &scenario.module;
+    for c in &scenario.console {
+        let Some(re) = &c.line else { continue };
+        let seen = record.lines.iter().position(|l| re.is_match(l));
+        match (seen, c.absent) {
+            (None, false) => f.add(
+                Outcome::Fail,
+                format!(
+                    "expected the console to show /{re}/ ({}), it does not",
+                    c.why
+                ),
+            ),
+            (Some(i), true) => f.add(
+                Outcome::Fail,
+                format!(
+                    "the console shows /{re}/ at line {}, which it must not ({})",
+                    i + 1,
+                    c.why
+                ),
+            ),
+            _ => {}
+        }
+    }
 
     match (load_error, scenario.load_error.as_deref()) {
         (Some(err), None) => f.add(Outcome::Error, format!("{module} did not load: {err}")),
@@ -1560,6 +1582,29 @@ cpu = 1
         assert_eq!(
             plain.reasons,
             ["hog_busy did not load: Invalid module format"]
+        );
+    }
+
+    #[test]
+    fn console_lines_must_be_there_or_not() {
+        let present = scenario(
+            "[[console]]\nline = 'NMI watchdog: Enabled'\nwhy = 'the perf detector runs'\n",
+        );
+        let absent =
+            scenario("[[console]]\nline = 'using NMIs'\nabsent = true\nwhy = 'no pseudo-NMIs'\n");
+        let quiet = ran("");
+        let v = judge_boot(&[&present], &quiet);
+        assert_eq!(v[0].outcome, Outcome::Fail, "{:?}", v[0].reasons);
+        assert!(v[0].reasons[0].contains("expected the console to show /NMI watchdog: Enabled/"));
+        assert_eq!(judge_boot(&[&absent], &quiet)[0].outcome, Outcome::Pass);
+        let said = ran("hw perfevents: enabled with armv8_pmuv3 PMU driver, using NMIs\nNMI watchdog: Enabled. Permanently consumes one hw-PMU counter.");
+        assert_eq!(judge_boot(&[&present], &said)[0].outcome, Outcome::Pass);
+        let v = judge_boot(&[&absent], &said);
+        assert_eq!(v[0].outcome, Outcome::Fail);
+        assert!(
+            v[0].reasons[0].contains("which it must not (no pseudo-NMIs)"),
+            "{:?}",
+            v[0].reasons
         );
     }
 }

@@ -336,6 +336,10 @@ pub struct Scenario {
     /// detectors (e.g. `["rcu_stall", "soft_lockup"]`): each named kind must be expected.
     #[serde(default)]
     pub order: Vec<Kind>,
+    /// Lines the boot's console must (or, `absent`, must not) show: what the kernel says of its
+    /// own set-up, e.g. that a detector is off.
+    #[serde(default)]
+    pub console: Vec<ConsoleLine>,
     /// What changes on kernels with some options (`[[variant]]`), applied by
     /// [`Scenario::on_kernel`].
     #[serde(default, rename = "variant")]
@@ -343,6 +347,19 @@ pub struct Scenario {
     /// The hard lockup detector of the kernel it runs on (set by [`Scenario::on_kernel`]).
     #[serde(skip)]
     pub hard_detector: HardDetector,
+}
+
+/// A line the boot's console must show (or must not, `absent = true`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleLine {
+    /// Regular expression a console line must match, e.g. `NMI watchdog: Enabled`.
+    #[serde(with = "serde_regex_opt")]
+    pub line: Option<Regex>,
+    #[serde(default)]
+    pub absent: bool,
+    /// Why the kernel prints it (or does not).
+    pub why: String,
 }
 
 /// Which hard lockup detector watches: they sample at different rates, so their windows differ.
@@ -539,6 +556,11 @@ impl Scenario {
             }
             if why.trim().is_empty() {
                 bail!("{at}: needs.{option} must say why the scenario needs it");
+            }
+        }
+        for (i, c) in self.console.iter().enumerate() {
+            if c.line.is_none() || c.why.trim().is_empty() {
+                bail!("{at}: console[{i}] needs a line (regex) and why");
             }
         }
         for (i, v) in self.variants.iter().enumerate() {
@@ -816,6 +838,16 @@ impl Scenario {
                 out += &format!(
                     "On a kernel with CONFIG_PROVE_RCU (lockdep) it comes {PROVE_RCU_STALL_DELAY_SECS} s later.\n"
                 );
+            }
+        }
+        for c in &self.console {
+            if let Some(re) = &c.line {
+                let must = if c.absent {
+                    "must not show"
+                } else {
+                    "must show"
+                };
+                out += &format!("The console {must} /{re}/: {}.\n", c.why);
             }
         }
         for v in &self.variants {
