@@ -28,8 +28,9 @@ phase "cargo test (unit and golden tests)"
 cargo test --quiet
 
 # Linux 6.12 (the default), 7.3, and two flavours of 6.12: debug (lockdep) and voluntary
-# (PREEMPT_VOLUNTARY fixed at build time).
-kernels=(6.12 7.3 6.12-debug 6.12-voluntary)
+# (PREEMPT_VOLUNTARY fixed at build time); and 6.12 on arm64 (emulated) with each hard lockup
+# detector: perf (a PMU NMI, the real nmi_watchdog=1 path) and buddy.
+kernels=(6.12 7.3 6.12-debug 6.12-voluntary arm64/6.12 arm64/6.12-buddy)
 
 phase "kernels (cached builds of ${kernels[*]})"
 cargo build --release --quiet -p hogs-harness
@@ -108,6 +109,21 @@ $hogs run irqsave-loop nopreempt-loop --append nmi_watchdog=0 --json "$results/n
 rc=$?
 set -e
 python3 scripts/expect_verdicts.py "$results/nmi_watchdog0.json" "$rc" irqsave-loop=FAIL nopreempt-loop=PASS
+
+phase "red check: arm64 perf: nmi_watchdog=0 must fail the hard lockup scenario; pseudo-NMIs on must fail perf-without-pseudo-nmi"
+set +e
+$hogs run --kernel arm64/6.12 irqsave-loop nopreempt-loop --append nmi_watchdog=0 \
+  --json "$results/arm64-nmi_watchdog0.json"
+rc=$?
+set -e
+python3 scripts/expect_verdicts.py "$results/arm64-nmi_watchdog0.json" "$rc" irqsave-loop=FAIL nopreempt-loop=PASS
+set +e
+$hogs run --kernel arm64/6.12 perf-without-pseudo-nmi --append irqchip.gicv3_pseudo_nmi=1 \
+  --json "$results/arm64-pseudo-nmi.json"
+rc=$?
+set -e
+python3 scripts/expect_verdicts.py "$results/arm64-pseudo-nmi.json" "$rc" \
+  "perf-without-pseudo-nmi=FAIL~the console shows /NMI watchdog: Enabled/"
 
 phase "red check: RCU stall warnings, hung task reports and the workqueue watchdog switched off must fail their scenarios"
 set +e
