@@ -116,6 +116,9 @@ pub struct Rule {
     /// The report must carry the NMI backtraces of (at least) these other CPUs: an all-CPU
     /// backtrace.
     pub backtraces: Option<Vec<u32>>,
+    /// The CPU that printed the report: a hard lockup's neighbour for the buddy detector
+    /// (`Sending NMI from CPU N`), the locked CPU itself for the perf detector (its own NMI).
+    pub reported_by: Option<u32>,
     /// The matching soft lockup reports must repeat at the detector's cadence (one per
     /// 2 * watchdog_thresh) with a growing `stuck for`.
     pub repeating: Option<bool>,
@@ -182,6 +185,9 @@ impl Rule {
                 .backtraces
                 .as_ref()
                 .is_none_or(|cpus| cpus.iter().all(|c| report.backtraces.contains(c)))
+            && self
+                .reported_by
+                .is_none_or(|cpu| report.reporting_cpu == Some(cpu))
     }
 
     pub fn applies_to(&self, guest: Guest) -> bool {
@@ -255,6 +261,9 @@ impl fmt::Display for Rule {
         }
         if let Some(comm) = &self.comm {
             write!(f, " by {comm}")?;
+        }
+        if let Some(cpu) = self.reported_by {
+            write!(f, " reported by CPU {cpu}")?;
         }
         if let Some(re) = &self.culprit {
             write!(f, " naming /{re}/")?;
@@ -530,7 +539,11 @@ impl Scenario {
         for (table, rules) in rules {
             for (i, rule) in rules.iter().enumerate() {
                 let field = format!("{table}[{i}]");
-                if let Some(cpu) = rule.cpu.filter(|&cpu| cpu >= self.cpus) {
+                if let Some(cpu) = [rule.cpu, rule.reported_by]
+                    .into_iter()
+                    .flatten()
+                    .find(|&cpu| cpu >= self.cpus)
+                {
                     bail!(
                         "{at}: {field}.cpu names CPU {cpu} but the guest has {} CPUs",
                         self.cpus
@@ -1097,6 +1110,42 @@ params = { secs = 17 }
         // One perf period (5 s at thresh 1) less a sample, to three periods.
         let w = perf.window().unwrap();
         assert_eq!((w.earliest, w.latest), (4.6, 15.0));
+    }
+
+    #[test]
+    fn reported_by_tells_the_buddy_from_the_perf_detector() {
+        let s = Scenario::parse(
+            Path::new("x.toml"),
+            &HARD.replace(
+                "cpu = 1\n\n[[variant]]",
+                "cpu = 1\nreported_by = 0\n\n[[variant]]",
+            ),
+        )
+        .unwrap();
+        let rule = &s.expect[0];
+        assert_eq!(rule.to_string(), "hard_lockup on CPU 1 reported by CPU 0");
+        let by = |reporter| Report {
+            cpu: Some(1),
+            reporting_cpu: reporter,
+            ..Report::empty(Kind::HardLockup, 1)
+        };
+        assert!(rule.matches(&by(Some(0))), "the buddy on CPU 0");
+        assert!(
+            !rule.matches(&by(Some(1))),
+            "CPU 1 reporting itself is the perf detector"
+        );
+        assert!(!rule.matches(&by(None)));
+        let bad = HARD.replace(
+            "cpu = 1\n\n[[variant]]",
+            "cpu = 1\nreported_by = 2\n\n[[variant]]",
+        );
+        let err = Scenario::parse(Path::new("x.toml"), &bad)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("names CPU 2 but the guest has 2 CPUs"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -244,6 +244,8 @@ struct Draft {
     interrupt_end: Option<usize>,
     /// A `CPU: N PID:` or `Pid:` line has been bound to it: later dumps are someone else's.
     has_task_line: bool,
+    /// Its stuck CPU's dump came as an `NMI backtrace for cpu N` another CPU asked for.
+    backtraced: bool,
     /// `rip` holds the registers printed inside `<TASK>` after an interrupt section.
     task_rip: bool,
     /// Inside `<TASK>` ... `</TASK>` of its trace: the trace is not over.
@@ -281,6 +283,7 @@ impl Draft {
             blocker_frames: Vec::new(),
             interrupt_end: None,
             has_task_line: false,
+            backtraced: false,
             task_rip: false,
             in_task: false,
             eof: false,
@@ -651,6 +654,9 @@ impl Parser {
                 (Some(cpu), None) => self.find_open(cpu, line.number),
                 _ => None,
             };
+            if let Some(i) = report {
+                self.reports[i].backtraced = true;
+            }
             // `NMI backtrace for cpu 0 skipped: idling at ...` is an answer too: the CPU took
             // the NMI and had nothing but the idle loop to show (arm64's perf detector reports
             // from the locked CPU itself, while the other one idles).
@@ -884,6 +890,17 @@ impl Parser {
         let Some(d) = self.block_report_mut() else {
             return;
         };
+        // A hard lockup whose own dump, not one asked for by NMI backtrace, is of the stuck CPU:
+        // that CPU printed it (the perf detector's NMI on the locked CPU itself).
+        if !d.has_task_line
+            && !d.backtraced
+            && d.report.kind == Kind::HardLockup
+            && d.report.reporting_cpu.is_none()
+            && cpu.is_some()
+            && d.report.cpu == cpu
+        {
+            d.report.reporting_cpu = cpu;
+        }
         d.has_task_line = true;
         let r = &mut d.report;
         if r.cpu.is_none() && r.kind.info().culprit == CulpritFrom::FiredAt {
