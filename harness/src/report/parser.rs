@@ -316,7 +316,29 @@ impl Draft {
     }
 
     /// Culprit by the kind's [`CulpritFrom`] rule, victim, stack, corruption and title.
-    fn finish(self) -> Report {
+    /// An arm64 trace that went through an interrupt's entry (`el1h_64_irq`): what is above
+    /// it is the interrupt's (a softirq run on its way out, say), and the `pc` with it; the
+    /// interrupted code below is where the CPU was stuck.
+    fn split_arm64_interrupt(&mut self) {
+        if self.interrupt_end.is_some() || self.report.kind.info().culprit == CulpritFrom::FiredAt {
+            return;
+        }
+        let Some(entry) = self
+            .frames
+            .iter()
+            .position(|(f, _)| trace::is_arm64_irq_entry(&f.symbol.name))
+        else {
+            return;
+        };
+        for (_, ctx) in &mut self.frames[..=entry] {
+            *ctx = Context::Interrupt;
+        }
+        self.interrupt_end = Some(entry + 1);
+        self.pc = None;
+    }
+
+    fn finish(mut self) -> Report {
+        self.split_arm64_interrupt();
         let has_trace = self.has_trace();
         let mut r = self.report;
         let info = r.kind.info();

@@ -46,6 +46,7 @@ const FIXTURES: &[&str] = &[
     "run_6.12_all_cpu_backtrace.log",
     "run_6.12_arm64_clock_read.log",
     "run_6.12_arm64_perf_all_cpu_backtrace.log",
+    "run_6.12_arm64_softirq_on_irq_exit.log",
     "run_6.12_contention_pair.log",
     "run_6.12_hardlockup_panic.log",
     "run_6.12_nmi_in_clock_read.log",
@@ -1538,4 +1539,22 @@ fn an_arm64_perf_hard_lockup_is_its_own_cpus_with_the_idle_answer() {
         Some("hog_irqsave::spin::busy_loop")
     );
     assert_eq!(hard.backtraces, [0]);
+}
+
+/// A real arm64 console (6.12 buddy flavour, TCG): the soft lockup's timer came while the CPU
+/// ran the scheduler's softirq on its way out of an earlier interrupt (`pc :
+/// sched_balance_update_blocked_averages`, then `el1h_64_irq`, then the hog). arm64 prints no
+/// `<IRQ>` markers; the interrupt's entry frame splits the trace, and the interrupted hog is
+/// the culprit.
+#[test]
+fn an_arm64_interrupt_entry_splits_the_trace() {
+    let r = golden("run_6.12_arm64_softirq_on_irq_exit.log");
+    let soft = only(&r);
+    assert_eq!(soft.kind, Kind::SoftLockup);
+    assert!(soft
+        .rip
+        .as_deref()
+        .unwrap()
+        .starts_with("sched_balance_update_blocked_averages"));
+    assert_eq!(soft.culprit.as_deref(), Some("hog_busy::spin::busy_loop"));
 }
