@@ -22,7 +22,7 @@ use crate::kernel::Arch;
 pub const HOST_MOUNT: &str = "/host";
 
 /// Bump when the layout below changes: a root of another layout is never reused.
-const LAYOUT: u32 = 1;
+const LAYOUT: u32 = 2;
 
 /// The host's busybox: the root's user space on the host's architecture, and the list of its
 /// applets on every architecture (Debian builds the same version for each).
