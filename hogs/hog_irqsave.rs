@@ -100,11 +100,18 @@ static ALSO_LOCK: lock::RawSpinLock = lock::RawSpinLock::new();
 /// How many hog threads have reached the start line: with `also_cpu` both turn interrupts off
 /// only once both are there.
 static ARRIVED: AtomicU32 = AtomicU32::new(0);
+/// The [`IrqSave::bit`]s of the hog threads now waiting for each other with interrupts off.
+static WAITING: AtomicU32 = AtomicU32::new(0);
+/// Both bits: both hogs are waiting with interrupts off, and both go.
+const BOTH: u32 = 0b11;
 /// Set by a hog that gave up waiting, so the other one, arriving late, does not lock up alone.
 static ABORTED: AtomicBool = AtomicBool::new(false);
 
 /// How long a hog waits for the other one to arrive before it gives up, in nanoseconds.
 const RENDEZVOUS_NS: i64 = 10_000_000_000;
+/// How long one try at turning interrupts off together lasts before the hog turns them on again
+/// and retries, in nanoseconds: far below any detector's threshold.
+const TRY_NS: i64 = 20_000_000;
 
 /// The hog thread: spins on its CPU with interrupts disabled.
 struct IrqSave {
@@ -114,26 +121,36 @@ struct IrqSave {
     secs: u32,
     /// Whether to touch both lockup detectors every round.
     touch_nmi_watchdog: bool,
-    /// How many hog threads must arrive before any turns interrupts off (1 or 2).
-    together: u32,
+    /// This thread's bit in [`WAITING`] when it must turn interrupts off together with the other
+    /// (`also_cpu`); 0 when it hogs alone.
+    bit: u32,
 }
 
 impl IrqSave {
-    /// Waits, spinning with interrupts on, until every hog thread has arrived; `false` if the
-    /// module is being unloaded or the other thread did not come within [`RENDEZVOUS_NS`].
+    /// Takes the lock with interrupts off, together with the other hog thread when there is
+    /// one; `None` if the module is being unloaded or the other thread did not come within
+    /// [`RENDEZVOUS_NS`].
     ///
     /// Neither hog may turn interrupts off before the other runs: a CPU with interrupts off
     /// stops `jiffies` when it is the one that keeps time, and the other thread, still polling
     /// in `msleep()` for the module to finish loading, would then not wake up until the first
-    /// hog is done (seen once under load: the two CPUs took turns instead of locking up
-    /// together). `ktime_get()` reads the clock source itself, so this wait does not depend on
-    /// jiffies.
-    fn rendezvous(&self, kthread: &thread::Kthread) -> bool {
-        ARRIVED.fetch_add(1, Ordering::AcqRel);
+    /// hog is done. So both first meet with interrupts on ([`ARRIVED`]).
+    ///
+    /// Meeting once is not enough: between that and turning interrupts off, the other thread
+    /// can be kept from its CPU by code that waits, with preemption off, for an IPI this
+    /// CPU does not answer with interrupts off (seen on 7.3 under load: the two hogs took turns).
+    /// So each hog then waits with interrupts off for at most [`TRY_NS`] for the other to do the
+    /// same ([`WAITING`]), and otherwise turns them on again, answers what waited for it, and
+    /// tries again. Once both bits are set neither may withdraw, so both go.
+    /// `ktime_get()` reads the clock source itself, so these waits do not depend on jiffies.
+    fn lock_together(&self, kthread: &thread::Kthread) -> Option<lock::IrqSaveGuard<'static>> {
+        if self.bit == 0 {
+            return Some(self.lock.lock_irqsave());
+        }
         let start = compat::Instant::now();
-        while ARRIVED.load(Ordering::Acquire) < self.together {
+        let gave_up = || {
             if kthread.should_stop() || ABORTED.load(Ordering::Acquire) {
-                return false;
+                return true;
             }
             if start.elapsed().as_nanos() > RENDEZVOUS_NS {
                 ABORTED.store(true, Ordering::Release);
@@ -141,21 +158,48 @@ impl IrqSave {
                     "the other hog thread did not start within {} s: not hogging\n",
                     RENDEZVOUS_NS / 1_000_000_000
                 );
-                return false;
+                return true;
+            }
+            false
+        };
+        ARRIVED.fetch_add(1, Ordering::AcqRel);
+        while ARRIVED.load(Ordering::Acquire) < 2 {
+            if gave_up() {
+                return None;
             }
             compat::cpu_relax();
         }
-        // Both arrived; one that timed out meanwhile is not coming.
-        !ABORTED.load(Ordering::Acquire)
+        loop {
+            let guard = self.lock.lock_irqsave();
+            let this_try = compat::Instant::now();
+            WAITING.fetch_or(self.bit, Ordering::AcqRel);
+            while WAITING.load(Ordering::Acquire) != BOTH {
+                if this_try.elapsed().as_nanos() > TRY_NS {
+                    break;
+                }
+                compat::cpu_relax();
+            }
+            // Withdraw, unless the other has come meanwhile: then both are committed.
+            if WAITING
+                .compare_exchange(self.bit, 0, Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+            {
+                return Some(guard);
+            }
+            drop(guard);
+            if gave_up() {
+                return None;
+            }
+            compat::cond_resched();
+        }
     }
 }
 
 impl thread::ThreadBody for IrqSave {
     fn run(&self, kthread: &thread::Kthread) {
-        if !self.rendezvous(kthread) {
+        let Some(guard) = self.lock_together(kthread) else {
             return;
-        }
-        let guard = self.lock.lock_irqsave();
+        };
         // SAFETY: Preemption is off (the lock is held with interrupts off) and this is a
         // kthread, as `leave_lazy_mm()` requires.
         unsafe { compat::leave_lazy_mm() };
@@ -210,18 +254,18 @@ impl kernel::Module for HogIrqSave {
             LOCK.init();
             ALSO_LOCK.init();
         }
-        let hog = |lock| IrqSave {
+        let hog = |lock, bit| IrqSave {
             lock,
             secs,
             touch_nmi_watchdog: touch_nmi_watchdog::get(),
-            together: if also.is_some() { 2 } else { 1 },
+            bit: if also.is_some() { bit } else { 0 },
         };
-        let thread = thread::Thread::spawn(c"hog_irqsave", cpu, hog(&LOCK))?;
+        let thread = thread::Thread::spawn(c"hog_irqsave", cpu, hog(&LOCK, 0b01))?;
         let also = match also {
             Some(cpu) => Some(thread::Thread::spawn(
                 c"hog_irqsave",
                 Some(cpu),
-                hog(&ALSO_LOCK),
+                hog(&ALSO_LOCK, 0b10),
             )?),
             None => None,
         };
