@@ -314,7 +314,12 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Cmd::BootCheck { kernel } => {
             let kernel = resolve_kernel(root, &kernel)?;
             let (guest_root, guest_exe) = guest_side(root, kernel.arch, cli.host_root)?;
-            boot_check(&cli.vng, &kernel, guest_root.as_ref(), &guest_exe)
+            boot_check(
+                &vm::resolve_driver(&cli.vng),
+                &kernel,
+                guest_root.as_ref(),
+                &guest_exe,
+            )
         }
         Cmd::BootGuard { command } => {
             let (program, args) = command
@@ -397,7 +402,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 jobs: if live { 1 } else { jobs },
                 deadline: Duration::from_secs(timeout),
                 memory: memory.clone(),
-                vng: cli.vng.clone(),
+                vng: vm::resolve_driver(&cli.vng),
                 shard,
                 hogs: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("hogs")),
             };

@@ -49,6 +49,47 @@ pub struct Boot<'a> {
     pub deadline: Duration,
 }
 
+/// The VM driver to run: `vng` itself rather than a pyenv shim for it.
+///
+/// A pyenv shim is a bash script that runs about twenty processes (`pyenv exec`, its version
+/// look-ups and hooks) before vng starts, about 0.2 s of host CPU in every boot, and vng's own
+/// `virtme-run` goes through a second shim unless the real directory comes first in `PATH`
+/// (the boot's command puts it there: [`Boot::run`]). Anything else is returned as it is.
+pub fn resolve_driver(vng: &Path) -> PathBuf {
+    resolve_driver_with(vng, std::env::var_os("PATH"), Path::new("pyenv"))
+}
+
+/// [`resolve_driver`] with the `PATH` and the `pyenv` command given.
+fn resolve_driver_with(vng: &Path, path: Option<OsString>, pyenv: &Path) -> PathBuf {
+    let found = if vng.components().count() == 1 {
+        path.and_then(|path| {
+            std::env::split_paths(&path)
+                .map(|dir| dir.join(vng))
+                .find(|p| p.is_file())
+        })
+        .unwrap_or_else(|| vng.to_path_buf())
+    } else {
+        vng.to_path_buf()
+    };
+    let is_pyenv_shim = found.parent().and_then(Path::file_name) == Some("shims".as_ref())
+        && std::fs::read_to_string(&found).is_ok_and(|s| s.contains("pyenv"));
+    if !is_pyenv_shim {
+        return vng.to_path_buf();
+    }
+    let real = Command::new(pyenv)
+        .arg("which")
+        .arg(found.file_name().unwrap_or_default())
+        .stderr(Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    match real {
+        Some(real) if real.is_absolute() && real.is_file() => real,
+        _ => vng.to_path_buf(),
+    }
+}
+
 /// Which of vng's pipes a line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stream {
@@ -131,7 +172,15 @@ impl Boot<'_> {
         let mut log = File::create(console_log)
             .with_context(|| format!("cannot create {}", console_log.display()))?;
         let start = Instant::now();
-        let mut child = Command::new(self.hogs)
+        let mut command = Command::new(self.hogs);
+        if let (Some(dir), Some(path)) = (self.vng.parent(), std::env::var_os("PATH")) {
+            // vng runs `virtme-run` through PATH: from vng's own directory, not another shim.
+            if self.vng.is_absolute() {
+                let dirs = std::iter::once(dir.to_path_buf()).chain(std::env::split_paths(&path));
+                command.env("PATH", std::env::join_paths(dirs)?);
+            }
+        }
+        let mut child = command
             .arg("boot-guard")
             .arg("--")
             .arg(self.vng)
@@ -523,6 +572,37 @@ mod tests {
             drop(stop);
             handle.join().unwrap();
         }
+    }
+
+    #[test]
+    fn a_pyenv_shim_is_resolved_to_the_real_driver() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let script = |path: &Path, body: &str| {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        };
+        let shim = dir.path().join("shims/vng");
+        let real = dir.path().join("versions/3.11/bin/vng");
+        let pyenv = dir.path().join("pyenv");
+        script(&shim, "exec pyenv exec vng \"$@\"");
+        script(&real, "echo vng");
+        script(
+            &pyenv,
+            &format!("[ \"$1 $2\" = 'which vng' ] && echo {}", real.display()),
+        );
+        let path = Some(dir.path().join("shims").into_os_string());
+        let vng = Path::new("vng");
+        assert_eq!(resolve_driver_with(vng, path.clone(), &pyenv), real);
+        // Not a shim: kept as given, and so is a name PATH does not have.
+        let bin = Some(dir.path().join("versions/3.11/bin").into_os_string());
+        assert_eq!(resolve_driver_with(vng, bin, &pyenv), vng);
+        assert_eq!(resolve_driver_with(vng, None, &pyenv), vng);
+        // A shim pyenv cannot resolve: kept as given.
+        let broken = dir.path().join("broken-pyenv");
+        script(&broken, "exit 1");
+        assert_eq!(resolve_driver_with(vng, path, &broken), vng);
     }
 
     #[test]
