@@ -560,6 +560,8 @@ fn boot_check(
         root,
         exec: String::new(),
         deadline: Duration::from_secs(240),
+        // A boot alone: nothing to yield to.
+        hog_cpus_yield: false,
     };
     boot.exec = format!("{} guest --boot-check", boot.in_guest(guest_exe).display());
     let log = out_dir.join("boot-check.console.log");
