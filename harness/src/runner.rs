@@ -380,7 +380,6 @@ impl BootJob<'_> {
             root: self.root,
             exec: String::new(),
             deadline: own_deadline.min(self.left),
-            hog_cpus_yield: group[0].hard_detector == crate::scenario::HardDetector::Buddy,
         };
         boot.exec = format!(
             "{} guest --plan {}",

@@ -47,9 +47,6 @@ pub struct Boot<'a> {
     /// ([`Boot::in_guest`]).
     pub exec: String,
     pub deadline: Duration,
-    /// Whether the hogs' vCPUs may yield the host once the guest step runs
-    /// ([`RUNNING_NICE`]).
-    pub hog_cpus_yield: bool,
 }
 
 /// The VM driver to run: `vng` itself rather than a pyenv shim for it.
@@ -121,21 +118,6 @@ pub struct Ended {
 const GUARD_PATIENCE: Duration = Duration::from_secs(5);
 /// How long the console may keep flowing after vng ended (QEMU's last writes).
 const DRAIN: Duration = Duration::from_secs(3);
-/// The host nice value of a boot's vCPUs other than CPU 0 once its guest step has started
-/// (nix has no `setpriority()`, hence libc).
-///
-/// From then on those vCPUs mostly spin in hogs, and a spinning vCPU needs host CPU only to
-/// take its interrupts on time (the guest's clocks follow the host's), while a boot still
-/// starting needs all it can get: its kernel and init are real work. At equal priority, in the
-/// 6.12 + 7.3 matrix at `--jobs 6`, a boot took 14.0 s (median) to reach its guest step against
-/// 3.9 s alone; with the hogs' vCPUs at this value, 9.8 s.
-///
-/// Not where the hard lockup detector is perf's (arm64 here): there the hogged CPU takes its
-/// own watchdog NMI and prints the report from it, and perf measures how long its NMI handler
-/// runs. Starved, that CPU took 306-454 ms, perf lowered `perf_event_max_sample_rate` to 250
-/// (a sample per tick), and with no tick on the hogged CPU the watchdog's event was throttled:
-/// no hard lockup report in 17 s (irqsave-loop and soft-watchdog-off-hard FAILed on arm64/6.12).
-const RUNNING_NICE: i32 = 10;
 
 impl Boot<'_> {
     /// vng's arguments.
@@ -149,8 +131,6 @@ impl Boot<'_> {
         args.push(self.cpus.to_string().into());
         args.extend(["--memory".into(), self.memory.into()]);
         args.extend(self.arch.vng_args().into_iter().map(OsString::from));
-        // Names QEMU's threads (`CPU 1/TCG`), so that the hogs' vCPUs can be told apart.
-        args.push("--qemu-opts=-name virtme-ng,debug-threads=on".into());
         if let Some(root) = self.root {
             args.extend(root.vng_args());
         }
@@ -222,17 +202,10 @@ impl Boot<'_> {
         let mut status = None;
         let mut lifeline = lifeline;
         let mut ended_at: Option<Instant> = None;
-        let mut started = false;
         loop {
             match rx.recv_timeout(Duration::from_millis(100)) {
                 Ok((stream, line)) => {
                     let text = String::from_utf8_lossy(&line);
-                    if !started && text.contains(crate::protocol::TAG) {
-                        started = true;
-                        if self.hog_cpus_yield {
-                            lower_hog_cpus(group);
-                        }
-                    }
                     on_line(stream, text.trim_end_matches(['\n', '\r']));
                     if stream == Stream::Console {
                         log.write_all(&line)?;
@@ -303,30 +276,6 @@ fn end_boot(
     }
     let _ = killpg(group, Signal::SIGKILL);
     Ok(child.wait()?)
-}
-
-/// Moves the vCPU threads of the boot's QEMU other than CPU 0's (QEMU names them `CPU N/TCG`)
-/// to [`RUNNING_NICE`]: where the hogs spin. CPU 0, where the guest step runs, and QEMU's I/O
-/// thread keep their priority, so the step still notices reports and unloads hogs on time.
-/// Best effort: a boot left at the default priority runs the same, only its neighbours start
-/// slower.
-fn lower_hog_cpus(group: Pid) {
-    for process in processes().iter().filter(|p| p.group == group.as_raw()) {
-        let Ok(tasks) = std::fs::read_dir(format!("/proc/{}/task", process.pid)) else {
-            continue;
-        };
-        for tid in tasks.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok()) {
-            let comm = std::fs::read_to_string(format!("/proc/{}/task/{tid}/comm", process.pid))
-                .unwrap_or_default();
-            if comm.starts_with("CPU ") && !comm.starts_with("CPU 0/") {
-                // SAFETY: setpriority() takes plain integers and touches no memory of this
-                // process; a thread that has gone away is an error return (ESRCH).
-                unsafe {
-                    libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, RUNNING_NICE);
-                }
-            }
-        }
-    }
 }
 
 fn exit_of(status: ExitStatus) -> Exit {
@@ -520,7 +469,6 @@ mod tests {
             root: None,
             exec: "/bin/true".into(),
             deadline: Duration::from_secs(1),
-            hog_cpus_yield: true,
         };
         let args: Vec<String> = boot
             .vng_args()
@@ -539,7 +487,6 @@ mod tests {
                 "3",
                 "--memory",
                 "1G",
-                "--qemu-opts=-name virtme-ng,debug-threads=on",
                 "--append",
                 "nmi_watchdog=1",
                 "--append",
@@ -548,42 +495,6 @@ mod tests {
                 "/bin/true"
             ]
         );
-    }
-
-    /// The nice value of thread `tid` of this process (`/proc/self/task/TID/stat`, field 19).
-    fn nice_of(tid: i32) -> i32 {
-        let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).unwrap();
-        let (_, rest) = stat.rsplit_once(')').unwrap();
-        rest.split_whitespace().nth(16).unwrap().parse().unwrap()
-    }
-
-    #[test]
-    fn only_the_hogs_vcpus_lose_priority() {
-        // Threads named as QEMU names its vCPUs, in this process (and so in its group).
-        let spawn = |name: &str| {
-            let (tx, rx) = mpsc::channel();
-            let (done_tx, done_rx) = mpsc::channel::<()>();
-            let handle = std::thread::Builder::new()
-                .name(name.into())
-                .spawn(move || {
-                    tx.send(nix::unistd::gettid().as_raw()).unwrap();
-                    let _ = done_rx.recv();
-                })
-                .unwrap();
-            (rx.recv().unwrap(), done_tx, handle)
-        };
-        let (cpu0, stop0, h0) = spawn("CPU 0/TCG");
-        let (cpu1, stop1, h1) = spawn("CPU 1/TCG");
-        let (other, stop2, h2) = spawn("worker");
-        assert_eq!((nice_of(cpu0), nice_of(cpu1), nice_of(other)), (0, 0, 0));
-        lower_hog_cpus(nix::unistd::getpgrp());
-        assert_eq!(nice_of(cpu1), RUNNING_NICE, "CPU 1 is where hogs spin");
-        assert_eq!(nice_of(cpu0), 0, "CPU 0 runs the guest step");
-        assert_eq!(nice_of(other), 0, "QEMU's other threads do I/O");
-        for (stop, handle) in [(stop0, h0), (stop1, h1), (stop2, h2)] {
-            drop(stop);
-            handle.join().unwrap();
-        }
     }
 
     #[test]

@@ -77,7 +77,6 @@ fn boot(dir: &Path, vng: &Path, deadline: Duration, stop: impl Fn() -> Option<i3
         root: None,
         exec: "true".into(),
         deadline,
-        hog_cpus_yield: true,
     };
     boot.run(&dir.join("console.log"), stop, |_, _| {}).unwrap()
 }
