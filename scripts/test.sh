@@ -52,9 +52,7 @@ done
 
 phase "suite: every scenario on every kernel in one run, real boots"
 rm -rf "$results/suite"
-# --jobs 3, not the default 4: under the six-kernel load at 4, all-cpus-irqs-off on 7.3 failed
-# twice in four runs with its two hogs taking turns (not yet explained; README, Speed).
-$hogs run --jobs 3 $(printf -- '--kernel %s ' "${kernels[@]}") --out "$results/suite" --ktap --junit "$results/junit.xml" \
+$hogs run $(printf -- '--kernel %s ' "${kernels[@]}") --out "$results/suite" --ktap --junit "$results/junit.xml" \
   --json "$results/results.json" --kcidb "$results/kcidb.json" | tee "$results/suite.ktap"
 
 phase "outputs: KTAP by kunit.py parse, JSON by the schema, KCIDB by kcidb-io, JUnit by junitparser"
