@@ -162,12 +162,14 @@ impl Boot<'_> {
             .with_context(|| format!("cannot create {}", console_log.display()))?;
         let start = Instant::now();
         let mut command = Command::new(self.hogs);
-        if let (Some(dir), Some(path)) = (self.vng.parent(), std::env::var_os("PATH")) {
-            // vng runs `virtme-run` through PATH: from vng's own directory, not another shim.
-            if self.vng.is_absolute() {
-                let dirs = std::iter::once(dir.to_path_buf()).chain(std::env::split_paths(&path));
-                command.env("PATH", std::env::join_paths(dirs)?);
-            }
+        // vng runs `virtme-run` through PATH: from vng's own directory, not another shim.
+        if let (true, Some(dir), Some(path)) = (
+            self.vng.is_absolute(),
+            self.vng.parent(),
+            std::env::var_os("PATH"),
+        ) {
+            let dirs = std::iter::once(dir.to_path_buf()).chain(std::env::split_paths(&path));
+            command.env("PATH", std::env::join_paths(dirs)?);
         }
         let mut child = command
             .arg("boot-guard")

@@ -315,7 +315,6 @@ impl Draft {
             || self.report.rip.is_some()
     }
 
-    /// Culprit by the kind's [`CulpritFrom`] rule, victim, stack, corruption and title.
     /// An arm64 trace that went through an interrupt's entry (`el1h_64_irq`): what is above
     /// it is the interrupt's (a softirq run on its way out, say), and the `pc` with it; the
     /// interrupted code below is where the CPU was stuck.
@@ -337,6 +336,7 @@ impl Draft {
         self.pc = None;
     }
 
+    /// Culprit by the kind's [`CulpritFrom`] rule, victim, stack, corruption and title.
     fn finish(mut self) -> Report {
         self.split_arm64_interrupt();
         let has_trace = self.has_trace();

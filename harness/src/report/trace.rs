@@ -487,13 +487,13 @@ pub(crate) fn is_plumbing(name: &str) -> bool {
             .any(|u| base.contains(u))
 }
 
-/// A hung task's wait primitives: see [`SLEEP`].
 /// arm64's exception entry for an interrupt taken in the kernel: arm64 traces have no `<IRQ>`
 /// markers, so the frames above this one ran in the interrupt, the ones below were interrupted.
 pub(crate) fn is_arm64_irq_entry(name: &str) -> bool {
     matches!(name, "el1h_64_irq" | "el1h_64_fiq")
 }
 
+/// A hung task's wait primitives: see [`SLEEP`].
 pub(crate) fn is_sleep(name: &str) -> bool {
     let base = base_name(name);
     base == "down" || SLEEP.iter().any(|p| base.starts_with(p))
