@@ -27,8 +27,11 @@
 //!   needs the CPU, and nothing is reported. See `hog_nopreempt` for a soft lockup on every
 //!   preemption model.
 //!
+//! On x86-64 the loop halts until each timer tick (the host's CPU is free meanwhile, the
+//! thread keeps the guest's: see `common/spin.rs`); `always_spin=1` spins all along.
+//!
 //! Parameters: `secs` (default 10, 0 = until unloaded), `cpu` (default -1 = not bound),
-//! `force`, `assume_bare_metal` (see `common/guard.rs`).
+//! `always_spin` (default 0), `force`, `assume_bare_metal` (see `common/guard.rs`).
 
 #[path = "common/compat.rs"]
 mod compat;
@@ -57,11 +60,17 @@ params::module_param!(
     cpu: i32 = -1,
     "CPU to bind the hog thread to (-1 = let the scheduler choose)"
 );
+params::module_param!(
+    always_spin: bool = false,
+    "Spin with pause all along, as the seed does, instead of halting until each timer tick"
+);
 
 /// The hog thread: spins on its CPU, preemptible, without scheduling.
 struct Busy {
     /// How long to spin, in seconds (0: until unloaded).
     secs: u32,
+    /// Whether to spin all along rather than halt between ticks.
+    spin: bool,
 }
 
 impl thread::ThreadBody for Busy {
@@ -70,7 +79,10 @@ impl thread::ThreadBody for Busy {
         spin::hog(
             (),
             self.secs,
-            spin::Manners::default(),
+            spin::Manners {
+                spin: self.spin,
+                ..spin::Manners::default()
+            },
             kthread,
             format_args!("without scheduling (preemptible busy loop)"),
         );
@@ -88,7 +100,10 @@ impl kernel::Module for HogBusy {
         guard::check_virtual_machine()?;
         let cpu = guard::cpu_param("cpu", cpu::get())?;
         let secs = guard::secs_param(secs::get(), false)?;
-        let thread = thread::Thread::spawn(c"hog_busy", cpu, Busy { secs })?;
+        let thread = thread::Thread::spawn(c"hog_busy", cpu, Busy {
+            secs,
+            spin: always_spin::get(),
+        })?;
         Ok(Self { _thread: thread })
     }
 }

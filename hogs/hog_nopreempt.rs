@@ -29,9 +29,12 @@
 //! With `rounds=2 rest=3` it hogs the CPU twice, sleeping 3 s in between: time for a sysctl
 //! that reconfigures the watchdog on every CPU (and so needs CPU 1 for a moment) to complete.
 //!
+//! On x86-64 the loop halts until each timer tick (the host's CPU is free meanwhile, the
+//! thread keeps the guest's: see `common/spin.rs`); `always_spin=1` spins all along.
+//!
 //! Parameters: `secs` (default 10, 0 = until unloaded), `cpu` (default -1 = not bound),
 //! `touch_watchdog` (default 0), `rounds` (default 1), `rest` (default 0),
-//! `force`, `assume_bare_metal` (see `common/guard.rs`).
+//! `always_spin` (default 0), `force`, `assume_bare_metal` (see `common/guard.rs`).
 
 #[path = "common/compat.rs"]
 mod compat;
@@ -63,6 +66,10 @@ params::module_param!(
     "CPU to bind the hog thread to (-1 = let the scheduler choose)"
 );
 params::module_param!(
+    always_spin: bool = false,
+    "Spin with pause all along, as the seed does, instead of halting until each timer tick"
+);
+params::module_param!(
     rounds: u32 = 1,
     "How many times to hog the CPU for secs seconds (1-10)"
 );
@@ -88,12 +95,15 @@ struct NoPreempt {
     rounds: u32,
     /// Seconds asleep between two rounds.
     rest: u32,
+    /// Whether to spin all along rather than halt between ticks.
+    spin: bool,
 }
 
 impl thread::ThreadBody for NoPreempt {
     fn run(&self, kthread: &thread::Kthread) {
         let manners = spin::Manners {
             touch_watchdog: self.touch_watchdog,
+            spin: self.spin,
             ..spin::Manners::default()
         };
         let touching = if self.touch_watchdog {
@@ -150,6 +160,7 @@ impl kernel::Module for HogNoPreempt {
             touch_watchdog: touch_watchdog::get(),
             rounds,
             rest: rest::get(),
+            spin: always_spin::get(),
         };
         let thread = thread::Thread::spawn(c"hog_nopreempt", cpu, hog)?;
         Ok(Self { _thread: thread })

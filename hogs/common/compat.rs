@@ -30,8 +30,9 @@
 //!   (`pause` on x86-64, `isb` on arm64), on every version.
 //!
 //! Differences between architectures live here too: how a hog knows it runs in a virtual
-//! machine ([`hypervisor_present`]) and whether it must leave a borrowed memory map before
-//! spinning with interrupts off ([`leave_lazy_mm`]).
+//! machine ([`hypervisor_present`]), whether it must leave a borrowed memory map before
+//! spinning with interrupts off ([`leave_lazy_mm`]) and whether it can halt between two looks
+//! at the clock ([`wait_for_interrupt`]).
 //!
 //! [`module_fully_loaded`] reads module-loader internals (`struct module`), which may need a
 //! `cfg` branch on a future kernel.
@@ -88,6 +89,63 @@ pub(crate) use hog_module;
 #[inline(always)]
 pub(crate) fn cpu_relax() {
     core::hint::spin_loop();
+}
+
+/// Waits, without scheduling, for this CPU's next interrupt when one is sure to come soon;
+/// returns whether it did. Otherwise returns `false` at once, and the caller spins instead.
+///
+/// To the kernel a CPU halted in a thread is as busy as a spinning one: the thread never
+/// leaves it, the scheduler cannot run anything else there (unless preemption is on and the
+/// interrupt that wakes the CPU asks for it), and every detector sees the same clocks and the
+/// same ticks. To the host it is not: an emulated CPU that halts costs its host nothing until
+/// the next interrupt, one that spins keeps a host CPU busy.
+///
+/// x86-64 only, with `hlt`, when interrupts are on (with them off only an NMI would end the
+/// wait) and no CPU is `nohz_full`: such a CPU running one thread stops its tick, and then no
+/// interrupt need ever come, not even from `kthread_stop()`, which wakes a running thread
+/// without an IPI. With the tick running, the wait ends within one tick (4 ms at `HZ=250`).
+/// arm64 always spins: with pseudo-NMIs, interrupts are masked by the GIC's priority mask
+/// rather than by `DAIF`, and telling the two apart needs the kernel's inline helpers.
+///
+/// Always inlined, so that a lockup report finds the `RIP` in the hog's own loop.
+#[inline(always)]
+pub(crate) fn wait_for_interrupt() -> bool {
+    #[cfg(CONFIG_X86_64)]
+    {
+        /// RFLAGS.IF: maskable interrupts are on.
+        const X86_EFLAGS_IF: u64 = 1 << 9;
+        let flags: u64;
+        // SAFETY: `pushfq; pop` copies RFLAGS into a register through one word of the stack,
+        // which it gives back; nothing else is read or written.
+        unsafe {
+            core::arch::asm!("pushfq", "pop {}", out(reg) flags, options(nomem, preserves_flags))
+        };
+        if flags & X86_EFLAGS_IF != 0 && !nohz_full_running() {
+            // SAFETY: The hogs run in ring 0, where `hlt` is allowed. Interrupts are on, so the
+            // CPU resumes after the next one, whose handler may touch any memory: no `nomem`.
+            unsafe { core::arch::asm!("hlt", options(nostack, preserves_flags)) };
+            return true;
+        }
+    }
+    false
+}
+
+/// Whether some CPU is `nohz_full` (`tick_nohz_full_running`, set once at boot).
+#[cfg(CONFIG_X86_64)]
+#[inline(always)]
+fn nohz_full_running() -> bool {
+    #[cfg(CONFIG_NO_HZ_FULL)]
+    {
+        extern "C" {
+            /// `<linux/tick.h>`: set during boot when `nohz_full=` names CPUs; exported.
+            static tick_nohz_full_running: bool;
+        }
+        // SAFETY: The kernel writes `tick_nohz_full_running` only while it boots, before any
+        // module can be loaded; reading a `bool` has no other condition.
+        unsafe { tick_nohz_full_running }
+    }
+    #[cfg(not(CONFIG_NO_HZ_FULL))]
+    false
 }
 
 /// Gives the CPU away if the scheduler wants it, like C's `cond_resched()`.

@@ -2,11 +2,14 @@
 
 //! The busy loop every hog spins in, and the messages around it.
 //!
-//! The seed's hog is `while (1);`. Ours differs in two ways, so that the machine rights itself
-//! again: it looks at the clock (`ktime_get()`) and at `kthread_should_stop()` every
-//! [`RELAX_PER_ROUND`] `pause` instructions, and returns after `secs` seconds or when the
-//! module is unloaded. It does not schedule unless asked to ([`Manners`]); whether that makes
-//! a lockup depends on the context the caller gives it:
+//! The seed's hog is `while (1);`. Ours differs in two ways. So that the machine rights itself
+//! again, it looks at the clock (`ktime_get()`) and at `kthread_should_stop()` every
+//! [`RELAX_PER_ROUND`] `pause` instructions (or every interrupt, below), and returns after
+//! `secs` seconds or when the module is unloaded. And so that a hog costs an emulated machine's host nothing, it halts
+//! between two looks when interrupts are on and the tick will end the halt
+//! ([`compat::wait_for_interrupt`]), unless told to spin ([`Manners::spin`]): the thread keeps
+//! its CPU either way, and the detectors see the same. It does not schedule unless asked to
+//! ([`Manners`]); whether that makes a lockup depends on the context the caller gives it:
 //!
 //! | caller                            | context                       | watchdog report |
 //! |-----------------------------------|-------------------------------|-----------------|
@@ -55,6 +58,9 @@ pub(crate) struct Manners {
     pub(crate) touch_nmi_watchdog: bool,
     /// Also stop when this is set (a hog that is not its own thread: a work item).
     pub(crate) stop: Option<&'static AtomicBool>,
+    /// Spin with `pause` even where the CPU could halt until its next interrupt: the seed's
+    /// loop, which keeps an emulated CPU's host thread busy all along.
+    pub(crate) spin: bool,
 }
 
 /// How [`busy_loop`] ended.
@@ -75,7 +81,8 @@ pub(crate) struct Outcome {
     pub(crate) end: End,
 }
 
-/// Spins on the current CPU for `secs` seconds (0: until `kthread_stop()`).
+/// Spins on the current CPU for `secs` seconds (0: until `kthread_stop()`), halting between
+/// two looks at the clock where it can ([`Manners::spin`]).
 ///
 /// Never sleeps and never schedules unless `manners` says so, whatever the caller holds.
 /// Returns early when `kthread_stop()` is called on `kthread`, or `manners.stop` is set.
@@ -84,8 +91,10 @@ pub(crate) fn busy_loop(secs: u32, manners: Manners, kthread: &Kthread) -> Outco
     let limit_ns = i64::from(secs) * NSEC_PER_SEC;
     let start = Instant::now();
     loop {
-        for _ in 0..RELAX_PER_ROUND {
-            compat::cpu_relax();
+        if manners.spin || !compat::wait_for_interrupt() {
+            for _ in 0..RELAX_PER_ROUND {
+                compat::cpu_relax();
+            }
         }
         if manners.cond_resched {
             compat::cond_resched();
