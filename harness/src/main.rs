@@ -719,17 +719,23 @@ fn available_memory() -> Option<u64> {
 }
 
 /// What a guest of `arch` runs on: its root (the minimal one, made in the cache on first use,
-/// unless `--host-root`) and the `hogs` binary for it.
+/// unless `--host-root`) and the `hogs` binary for it (in that root, or this very binary).
 fn guest_side(project: &Path, arch: Arch, host_root: bool) -> Result<(Option<GuestRoot>, PathBuf)> {
-    let root = match (host_root, Some(arch) == Arch::host()) {
-        (true, true) => None,
+    match (host_root, Some(arch) == Arch::host()) {
+        (true, true) => Ok((
+            None,
+            std::env::current_exe().context("cannot find the hogs binary")?,
+        )),
         (true, false) => bail!(
             "--host-root boots only the host's architecture, not {}",
             arch.name()
         ),
-        (false, _) => Some(GuestRoot::prepare(&cache_dir(), arch)?),
-    };
-    Ok((root, guest_root::guest_exe(project, arch)?))
+        (false, _) => {
+            let root = GuestRoot::prepare(&cache_dir(), arch)?;
+            let exe = root.install_guest_step(&guest_root::guest_exe(project, arch)?)?;
+            Ok((Some(root), exe))
+        }
+    }
 }
 
 fn cache_dir() -> PathBuf {

@@ -145,7 +145,7 @@ impl Boot<'_> {
     /// Where the guest sees a host path.
     pub fn in_guest(&self, host: &Path) -> PathBuf {
         match self.root {
-            Some(_) => crate::guest_root::guest_path(host),
+            Some(root) => root.guest_path(host),
             None => host.to_path_buf(),
         }
     }
