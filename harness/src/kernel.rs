@@ -76,12 +76,22 @@ impl Arch {
     }
 
     /// Kernel arguments every boot of this architecture gets, before the scenario's own.
+    ///
     /// arm64: pseudo-NMIs, without which the perf detector's PMU interrupt is a normal one that
-    /// a CPU with interrupts off never takes.
+    /// a CPU with interrupts off never takes; and no automatic lowering of perf's sampling rate
+    /// (`perf_cpu_time_max_percent=0`). The perf detector prints its hard lockup report from
+    /// its NMI handler, which on an emulated serial console, the host busy, took up to 448 ms
+    /// of guest time; perf then cut `perf_event_max_sample_rate` to 250, throttled the
+    /// watchdog's own event, and every later hard lockup of the boot went unreported (two
+    /// FAILs in a six-kernel run at four boots per CPU). One scenario's report must not decide
+    /// the next one's verdict.
     pub fn boot_args(self) -> &'static [&'static str] {
         match self {
             Arch::X86_64 => &[],
-            Arch::Arm64 => &["irqchip.gicv3_pseudo_nmi=1"],
+            Arch::Arm64 => &[
+                "irqchip.gicv3_pseudo_nmi=1",
+                "sysctl.kernel.perf_cpu_time_max_percent=0",
+            ],
         }
     }
 
