@@ -111,16 +111,14 @@ impl GuestRoot {
             format!("{HOST_MOUNT}=/").into(),
         ]
     }
-}
 
-impl GuestRoot {
-    /// Where the guest sees a host path: a file of the root at its place in the root, anything
-    /// else under [`HOST_MOUNT`].
+    /// Where the guest sees a host path (made absolute from the current directory): a file of
+    /// the root at its place in the root, anything else under [`HOST_MOUNT`].
     pub fn guest_path(&self, host: &Path) -> PathBuf {
         let absolute = std::path::absolute(host).unwrap_or_else(|_| host.to_path_buf());
         match absolute.strip_prefix(&self.dir) {
             Ok(inside) => Path::new("/").join(inside),
-            Err(_) => host_path(&absolute),
+            Err(_) => Path::new(HOST_MOUNT).join(absolute.strip_prefix("/").unwrap_or(&absolute)),
         }
     }
 
@@ -178,14 +176,6 @@ fn prune(dir: &Path, keep: &Path) {
             let _ = std::fs::remove_file(&path);
         }
     }
-}
-
-/// Where the guest sees a host path under [`HOST_MOUNT`] (made absolute from the current
-/// directory).
-pub fn host_path(host: &Path) -> PathBuf {
-    let absolute = std::path::absolute(host).unwrap_or_else(|_| host.to_path_buf());
-    let relative = absolute.strip_prefix("/").unwrap_or(&absolute);
-    Path::new(HOST_MOUNT).join(relative)
 }
 
 fn build(dir: &Path, arch: Arch, cache: &Path) -> Result<()> {

@@ -5,11 +5,12 @@
 //! The seed's hog is `while (1);`. Ours differs in two ways. So that the machine rights itself
 //! again, it looks at the clock (`ktime_get()`) and at `kthread_should_stop()` every
 //! [`RELAX_PER_ROUND`] `pause` instructions (or every interrupt, below), and returns after
-//! `secs` seconds or when the module is unloaded. And so that a hog costs an emulated machine's host nothing, it halts
-//! between two looks when interrupts are on and the tick will end the halt
-//! ([`compat::wait_for_interrupt`]), unless told to spin ([`Manners::spin`]): the thread keeps
-//! its CPU either way, and the detectors see the same. It does not schedule unless asked to
-//! ([`Manners`]); whether that makes a lockup depends on the context the caller gives it:
+//! `secs` seconds or when the module is unloaded. And so that a hog costs an emulated
+//! machine's host nothing, it halts between two looks when interrupts are on and the tick will
+//! end the halt ([`compat::wait_for_interrupt`]), unless told to spin ([`Manners::spin`]): the
+//! thread keeps its CPU either way, and the detectors see the same. It does not schedule unless
+//! asked to ([`Manners`]); whether that makes a lockup depends on the context the caller gives
+//! it:
 //!
 //! | caller                            | context                       | watchdog report |
 //! |-----------------------------------|-------------------------------|-----------------|
