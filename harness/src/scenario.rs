@@ -606,7 +606,7 @@ impl Scenario {
             bail!("{at}: panics = true but no expect rule has panic = true");
         }
         if self.thresh().is_none() {
-            bail!("{at}: cmdline must set watchdog_thresh=N (the verdicts depend on it)");
+            bail!("{at}: set kernel.watchdog_thresh before the hog ([[set]]) or watchdog_thresh=N in cmdline: the verdicts depend on it");
         }
         for (i, set) in self.set.iter().enumerate() {
             set.validate(&at.to_string(), &format!("set[{i}]"), self.wait_secs())?;
@@ -661,13 +661,14 @@ impl Scenario {
             .collect()
     }
 
-    /// `watchdog_thresh`: from a `kernel.watchdog_thresh` set before the hog, else the command
-    /// line.
+    /// `watchdog_thresh`: from the last `kernel.watchdog_thresh` set before the hog, else the
+    /// command line.
     pub fn thresh(&self) -> Option<u64> {
         let set = self
             .set
             .iter()
             .filter(|s| s.at.is_none() && s.sysctl.as_deref() == Some("kernel.watchdog_thresh"))
+            .rev()
             .find_map(|s| s.value.trim().parse().ok());
         set.or_else(|| {
             self.cmdline
@@ -793,13 +794,14 @@ impl Scenario {
         windows
     }
 
-    /// The value a scenario gives a detector's setting: written before the hog starts, else
-    /// on the command line.
+    /// The value a scenario gives a detector's setting: the last written before the hog
+    /// starts, else on the command line.
     pub fn setting(&self, setting: &Setting) -> Option<f64> {
         let written = self
             .set
             .iter()
             .filter(|s| s.at.is_none() && s.target() == setting.path)
+            .rev()
             .find_map(|s| s.value.trim().parse().ok());
         written.or_else(|| {
             self.cmdline

@@ -91,7 +91,7 @@ fn malformed_scenario_file_names_file_and_line() {
     )
     .unwrap();
     let out = hogs(&["--scenarios", dir.path().to_str().unwrap(), "list"]);
-    assert_one_line_error(&out, "must set watchdog_thresh");
+    assert_one_line_error(&out, "set kernel.watchdog_thresh before the hog");
 }
 
 #[test]
