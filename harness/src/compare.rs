@@ -135,6 +135,8 @@ mod tests {
             dir: ".".into(),
             wall_secs: 0.0,
             shard: None,
+            isolate: false,
+            shuffle_seed: None,
             boots: vec![],
             scenarios: scenarios
                 .iter()

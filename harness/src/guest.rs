@@ -35,6 +35,9 @@ pub struct Step {
     /// back after the hog is unloaded.
     #[serde(default)]
     pub writes: Vec<Write>,
+    /// The CPUs the hog takes: the step keeps off them ([`keep_off`]).
+    #[serde(default)]
+    pub hog_cpus: Vec<u32>,
 }
 
 /// One value to write (a scenario's `set`).
@@ -109,16 +112,31 @@ impl Undo {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Plan {
     pub steps: Vec<Step>,
+    /// Start the first hog without waiting for the kernel's boot-time work ([`settle`]): only
+    /// to show what that wait prevents (`hogs run --no-settle`).
+    #[serde(default)]
+    pub no_settle: bool,
 }
 
 /// Runs the plan's steps in order, telling the host each step in the kernel log. An unload
 /// failure ends the plan: the hog may still be spinning and would spoil every later scenario.
 pub fn run_plan(plan_path: &Path) -> Result<()> {
     let plan: Plan = serde_json::from_slice(&std::fs::read(plan_path)?).context("bad plan")?;
-    keep_to_cpu0();
+    keep_off(&[]);
     tell(&Event::Ready {
         preempt: preempt_model(),
     })?;
+    if !plan.no_settle {
+        match settle(BOOT_WORK, SETTLE_PATIENCE) {
+            Ok(event) => tell(&event)?,
+            Err(reason) => {
+                tell(&Event::Aborted {
+                    reason: reason.clone(),
+                })?;
+                bail!("{reason}");
+            }
+        }
+    }
     for step in &plan.steps {
         if let Err(error) = run_step(step)? {
             tell(&Event::Aborted {
@@ -130,15 +148,94 @@ pub fn run_plan(plan_path: &Path) -> Result<()> {
     tell(&Event::Done)
 }
 
-/// Keeps the guest step on CPU 0, where no hog runs unless a scenario hogs every CPU. Left to
-/// the scheduler it can sit on the hog's CPU: behind a hog with interrupts off it can neither
-/// return from loading the module nor read the kernel log, so it could not end the scenario once
-/// its reports are in, and the hog would spin its full time. A failure only costs that time.
-fn keep_to_cpu0() {
-    let mut cpu0 = nix::sched::CpuSet::new();
-    if cpu0.set(0).is_ok() {
-        let _ = nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &cpu0);
+/// Work the kernel does once, soon after boot, that needs every CPU to answer: a hog that takes a
+/// CPU first (preemption or interrupts off) keeps it from finishing, and the CPU that waits for
+/// it is reported too. A lone boot on an idle host reaches its first step in about 1.8 s, before
+/// the work is done; a boot among others reaches it later, so without this wait a verdict would
+/// depend on the host's load and on what shared the boot.
+struct BootWork {
+    /// What the kernel still has to do, as a reason names it.
+    what: &'static str,
+    /// Whether it is still to come, from the kernel's own state.
+    pending: fn() -> bool,
+}
+
+/// The boot-time work [`settle`] waits for.
+const BOOT_WORK: &[BootWork] = &[BootWork {
+    // arch/x86/kernel/tsc.c: a second after the TSC is set up, tsc_refine_calibration_work()
+    // registers the `tsc` clocksource and unregisters `tsc-early`; switching clocksources runs
+    // stop_machine(), whose stopper on CPU 0 spins until every CPU has joined.
+    what: "the TSC's refined calibration and the clocksource switch after it (x86: `tsc-early` is still registered)",
+    pending: tsc_early_registered,
+}];
+
+/// How long [`settle`] waits: the TSC's refinement is due a second after it was set up, so
+/// this is the patience of a heavily loaded host, not a guess of the work's length.
+const SETTLE_PATIENCE: Duration = Duration::from_secs(30);
+
+/// Waits until none of `work` ([`BOOT_WORK`]) is pending, polling the kernel's state; the error
+/// names what was still pending after `patience`.
+fn settle(work: &[BootWork], patience: Duration) -> std::result::Result<Event, String> {
+    let start = Instant::now();
+    let mut waited_for: Vec<String> = Vec::new();
+    loop {
+        let pending: Vec<&str> = work
+            .iter()
+            .filter(|w| (w.pending)())
+            .map(|w| w.what)
+            .collect();
+        for what in &pending {
+            if !waited_for.iter().any(|w| w == what) {
+                waited_for.push((*what).to_owned());
+            }
+        }
+        if pending.is_empty() {
+            return Ok(Event::Settled {
+                waited_secs: (start.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+                waited_for,
+            });
+        }
+        if start.elapsed() >= patience {
+            return Err(format!(
+                "the kernel's boot-time work did not settle within {} s, so no hog was started: {}",
+                patience.as_secs(),
+                pending.join("; ")
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Whether the x86 `tsc-early` clocksource is still registered: the TSC's refinement (and the
+/// switch of clocksource it ends with) is still to come. False where there is no such file.
+fn tsc_early_registered() -> bool {
+    std::fs::read_to_string("/sys/devices/system/clocksource/clocksource0/available_clocksource")
+        .is_ok_and(|list| list.split_whitespace().any(|c| c == "tsc-early"))
+}
+
+/// Keeps the guest step on the first CPU the hog does not take (CPU 0 unless the scenario hogs
+/// it), or on CPU 0 when it takes them all. Left to the scheduler it can sit on the hog's CPU:
+/// behind a hog with interrupts off it can neither return from loading the module nor read the
+/// kernel log, so it could not end the scenario once its reports are in, and the hog would spin
+/// its full time. A failure only costs that time.
+fn keep_off(hogged: &[u32]) {
+    let online = std::fs::read_to_string("/sys/devices/system/cpu/online").unwrap_or_default();
+    let cpu = first_cpu_outside(online.trim(), hogged).unwrap_or(0);
+    let mut set = nix::sched::CpuSet::new();
+    if set.set(cpu as usize).is_ok() {
+        let _ = nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set);
+    }
+}
+
+/// The first CPU of a CPU list (`0-2,4`, as /sys prints it) that is not in `hogged`.
+fn first_cpu_outside(list: &str, hogged: &[u32]) -> Option<u32> {
+    list.split(',')
+        .filter_map(|range| {
+            let (first, last) = range.split_once('-').unwrap_or((range, range));
+            Some(first.parse::<u32>().ok()?..=last.parse::<u32>().ok()?)
+        })
+        .flatten()
+        .find(|cpu| !hogged.contains(cpu))
 }
 
 /// Waits for a full RCU grace period: `membarrier(MEMBARRIER_CMD_GLOBAL)` is `synchronize_rcu()`.
@@ -168,6 +265,7 @@ fn start_grace_period() {
 fn run_step(step: &Step) -> Result<std::result::Result<(), String>> {
     let name = module_name(&step.module)?;
     let scenario = step.scenario.clone();
+    keep_off(&step.hog_cpus);
     tell(&Event::Begin {
         scenario: scenario.clone(),
         module: name.clone(),
@@ -216,7 +314,11 @@ fn run_step(step: &Step) -> Result<std::result::Result<(), String>> {
         // Only which rules apply matters here; the detection windows are the host's to judge.
         ..Guest::default()
     };
-    wait_until_decided(step, guest, loading, log.as_mut(), &mut undo)?;
+    let lag = wait_until_decided(step, guest, loading, log.as_mut(), &mut undo)?;
+    tell(&Event::TimerLag {
+        scenario: scenario.clone(),
+        max_secs: (lag.as_secs_f64() * 1000.0).round() / 1000.0,
+    })?;
     match unload_module(&name, Duration::from_secs(30)) {
         Ok(()) => {
             tell(&Event::Unloaded {
@@ -239,22 +341,28 @@ fn run_step(step: &Step) -> Result<std::result::Result<(), String>> {
 /// reports that come with it (another CPU's, a late soft lockup) finish printing.
 const GRACE: Duration = Duration::from_millis(500);
 
+/// How long each of the step's sleeps is meant to last while it waits.
+const TICK: Duration = Duration::from_millis(100);
+
 /// Waits until `wait_secs` after `loading` began, doing the step's timed writes on time (counted
 /// from now, when the module is loaded), or less: until every expectation of the step that
 /// applies to the preemption model is met in the kernel log (and every timed write is done),
-/// plus [`GRACE`].
+/// plus [`GRACE`]. Returns the most any of its sleeps overslept (the guest's timer lag).
 fn wait_until_decided(
     step: &Step,
     guest: Guest,
     loading: Instant,
     mut log: Option<&mut KernelLog>,
     undo: &mut Undo,
-) -> Result<()> {
+) -> Result<Duration> {
     let start = Instant::now();
     let deadline = loading + Duration::from_secs(step.wait_secs);
     let mut timed: Vec<&Write> = step.writes.iter().filter(|w| w.at.is_some()).collect();
+    let mut lag = Duration::ZERO;
     while Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
+        let slept = Instant::now();
+        std::thread::sleep(TICK);
+        lag = lag.max(slept.elapsed().saturating_sub(TICK));
         let now = start.elapsed().as_secs_f64();
         while let Some(i) = timed.iter().position(|w| w.at.is_some_and(|at| at <= now)) {
             // A failed write is the host's to judge; the hog runs on regardless.
@@ -270,10 +378,10 @@ fn wait_until_decided(
         let reports = crate::report::parse(&log.text);
         if crate::judge::expectations_met(&step.expect, guest, &reports) {
             std::thread::sleep(GRACE.min(deadline.saturating_duration_since(Instant::now())));
-            return Ok(());
+            return Ok(lag);
         }
     }
-    Ok(())
+    Ok(lag)
 }
 
 /// The kernel log from `/dev/kmsg`, as console lines (`[   12.345678] message`).
@@ -465,6 +573,58 @@ mod tests {
             Some("[    5.140900] watchdog: BUG: soft lockup - CPU#1 stuck for 5s! [hog_busy:80]\n")
         );
         assert_eq!(console_line(b"garbage"), None);
+    }
+
+    #[test]
+    fn settling_waits_for_pending_boot_work_and_names_what_never_ends() {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static POLLS: AtomicU32 = AtomicU32::new(0);
+        let done_after_three = || POLLS.fetch_add(1, Ordering::SeqCst) < 3;
+        let work = [
+            BootWork {
+                what: "never pending",
+                pending: || false,
+            },
+            BootWork {
+                what: "pending for three polls",
+                pending: done_after_three,
+            },
+        ];
+        let Ok(Event::Settled {
+            waited_secs,
+            waited_for,
+        }) = settle(&work, Duration::from_secs(5))
+        else {
+            panic!("should settle");
+        };
+        assert_eq!(waited_for, ["pending for three polls"]);
+        assert!(waited_secs >= 0.04, "{waited_secs}");
+        let stuck = [BootWork {
+            what: "the TSC",
+            pending: || true,
+        }];
+        let err = settle(&stuck, Duration::from_millis(50)).unwrap_err();
+        assert!(
+            err.contains("did not settle") && err.ends_with(": the TSC"),
+            "{err}"
+        );
+        // Nothing pending: no wait at all.
+        assert_eq!(
+            settle(&work[..1], Duration::ZERO),
+            Ok(Event::Settled {
+                waited_secs: 0.0,
+                waited_for: vec![]
+            })
+        );
+    }
+
+    #[test]
+    fn the_step_keeps_to_the_first_cpu_no_hog_takes() {
+        assert_eq!(first_cpu_outside("0-2", &[]), Some(0));
+        assert_eq!(first_cpu_outside("0-2", &[0]), Some(1));
+        assert_eq!(first_cpu_outside("0,2-3", &[0]), Some(2));
+        assert_eq!(first_cpu_outside("0-1", &[0, 1]), None);
+        assert_eq!(first_cpu_outside("", &[]), None);
     }
 
     #[test]

@@ -119,6 +119,17 @@ enum Cmd {
         /// Write the results as KCIDB v5 JSON (KernelCI) here.
         #[arg(long, value_name = "FILE")]
         kcidb: Option<PathBuf>,
+        /// One boot per scenario: a verdict must not depend on what shared its boot.
+        #[arg(long, conflicts_with = "shuffle")]
+        isolate: bool,
+        /// Group and order the scenarios at random from this seed (recorded in the results):
+        /// a verdict must not depend on its neighbours or its place in a boot.
+        #[arg(long, value_name = "SEED")]
+        shuffle: Option<u64>,
+        /// Start each boot's first hog without waiting for the kernel's boot-time work (the
+        /// TSC's refinement): only to show the false reports that wait prevents.
+        #[arg(long, hide = true)]
+        no_settle: bool,
     },
     /// Join the results of shards (`hogs run --shard I/N --json FILE`) into whole runs, and write
     /// them as any output `run` writes. Exits 1 unless every scenario passed.
@@ -342,6 +353,9 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             jobs,
             shard,
             kcidb,
+            isolate,
+            shuffle,
+            no_settle,
         } => {
             let all = scenario::load_dir(&scenario_dir)?;
             let selected = scenario::select(all, &scenarios)?;
@@ -405,7 +419,16 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 vng: vm::resolve_driver(&cli.vng),
                 shard,
                 hogs: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("hogs")),
+                grouping: match (isolate, shuffle) {
+                    (true, _) => runner::Grouping::Isolate,
+                    (false, Some(seed)) => runner::Grouping::Shuffle(seed),
+                    (false, None) => runner::Grouping::Shared,
+                },
+                no_settle,
             };
+            if let Some(seed) = shuffle {
+                eprintln!("hogs: scenarios grouped and ordered at random from seed {seed} (--shuffle {seed})");
+            }
             let results = runner::run(&targets, &selected, &opts, &|line| eprintln!("{line}"));
             if kernels.len() > 1 {
                 for (target, result) in targets.iter().zip(&results) {

@@ -258,6 +258,8 @@ mod tests {
             dir: ".".into(),
             wall_secs: 1.0,
             shard: None,
+            isolate: false,
+            shuffle_seed: None,
             boots: vec![],
             scenarios: vec![
                 result("busy-loop", Outcome::Pass, &[]),

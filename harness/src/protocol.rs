@@ -19,6 +19,13 @@ pub const VERSION: u32 = 1;
 pub enum Event {
     /// The guest step started; `preempt` is the model debugfs names, when it does.
     Ready { preempt: Option<String> },
+    /// The kernel's own boot-time work that needs every CPU was done before the first hog
+    /// (`crate::guest::settle`): the guest waited `waited_secs` for `waited_for` (empty when
+    /// nothing was pending).
+    Settled {
+        waited_secs: f64,
+        waited_for: Vec<String>,
+    },
     /// A scenario starts: its module is about to be loaded with `params`.
     Begin {
         scenario: String,
@@ -36,6 +43,10 @@ pub enum Event {
         label: String,
         error: Option<String>,
     },
+    /// How late the guest's own timers ran while the hog was loaded: the most one of the
+    /// step's short sleeps overslept. Host load delays the detectors' timers alike, so the
+    /// judge allows this much past a detection window.
+    TimerLag { scenario: String, max_secs: f64 },
     /// The module was unloaded: the hog gave its CPU back.
     Unloaded { scenario: String },
     /// The module could not be unloaded: the hog may still be spinning.
@@ -167,6 +178,13 @@ mod tests {
                 r#"hogs-event v1 {"event":"ready","preempt":"voluntary"}"#,
             ),
             (
+                Event::Settled {
+                    waited_secs: 0.25,
+                    waited_for: vec!["the TSC's refined calibration".into()],
+                },
+                r#"hogs-event v1 {"event":"settled","waited_secs":0.25,"waited_for":["the TSC's refined calibration"]}"#,
+            ),
+            (
                 Event::Begin {
                     scenario: "busy-loop".into(),
                     module: "hog_busy".into(),
@@ -194,6 +212,13 @@ mod tests {
                     error: None,
                 },
                 r#"hogs-event v1 {"event":"set","scenario":"x","label":"kernel.watchdog=0","error":null}"#,
+            ),
+            (
+                Event::TimerLag {
+                    scenario: "x".into(),
+                    max_secs: 0.125,
+                },
+                r#"hogs-event v1 {"event":"timer_lag","scenario":"x","max_secs":0.125}"#,
             ),
             (
                 Event::Unloaded {

@@ -197,6 +197,29 @@ impl BootRecord {
             .any(|e| matches!(e.event, Event::Ready { .. }))
     }
 
+    /// How long the guest waited for the kernel's boot-time work before its first hog, and for
+    /// what ([`Event::Settled`]).
+    pub fn settled(&self) -> Option<(f64, &[String])> {
+        self.events.iter().find_map(|e| match &e.event {
+            Event::Settled {
+                waited_secs,
+                waited_for,
+            } => Some((*waited_secs, waited_for.as_slice())),
+            _ => None,
+        })
+    }
+
+    /// The guest's timer lag during a scenario ([`Event::TimerLag`]), when it measured one.
+    pub fn timer_lag(&self, scenario: &str) -> Option<f64> {
+        self.events.iter().find_map(|e| match &e.event {
+            Event::TimerLag {
+                scenario: s,
+                max_secs,
+            } if s == scenario => Some(*max_secs),
+            _ => None,
+        })
+    }
+
     /// The guest ran every step of its plan.
     pub fn done(&self) -> bool {
         self.events.iter().any(|e| e.event == Event::Done)

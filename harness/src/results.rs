@@ -46,6 +46,12 @@ pub struct RunResult {
     pub wall_secs: f64,
     /// `I/N` when the run holds only shard I of N of the boots (`--shard`).
     pub shard: Option<String>,
+    /// Every scenario had a boot of its own (`--isolate`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub isolate: bool,
+    /// The seed the scenarios were grouped and ordered from at random (`--shuffle`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shuffle_seed: Option<u64>,
     pub boots: Vec<BootResult>,
     pub scenarios: Vec<ScenarioResult>,
 }
@@ -74,6 +80,13 @@ pub struct BootResult {
     /// `boot-N.attempt-1.console.log`); absent when the boot ran once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retried_after: Option<String>,
+    /// Seconds the guest waited, before the first hog, for the kernel's own boot-time work that
+    /// needs every CPU; absent when the guest step never got that far.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settle_secs: Option<f64>,
+    /// What it waited for (the TSC's refinement...); empty when nothing was pending.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub settled_after: Vec<String>,
 }
 
 /// One scenario's verdict.
@@ -171,6 +184,12 @@ pub fn merge(parts: Vec<RunResult>) -> Result<Vec<RunResult>> {
                 .and_then(|s| s.split_once('/'))
                 .map(|(_, n)| n.to_owned())
         };
+        if (whole.isolate, whole.shuffle_seed) != (part.isolate, part.shuffle_seed) {
+            bail!(
+                "cannot merge shards grouped differently (--isolate or --shuffle) for Linux {}",
+                part.kernel
+            );
+        }
         if splits(&whole.shard) != splits(&part.shard) {
             bail!(
                 "cannot merge shards of different splits ({} and {}) for Linux {}",

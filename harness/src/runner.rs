@@ -41,6 +41,60 @@ pub struct Options {
     pub shard: Option<(usize, usize)>,
     /// The `hogs` binary that guards each boot (`hogs boot-guard`).
     pub hogs: PathBuf,
+    /// How scenarios are put into boots.
+    pub grouping: Grouping,
+    /// Start each boot's first hog without waiting for the kernel's boot-time work.
+    pub no_settle: bool,
+}
+
+/// How scenarios are put into boots: a verdict must be the same whichever is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grouping {
+    /// Scenarios that can share a boot do, in the order given ([`group_boots`]).
+    Shared,
+    /// One boot per scenario (`--isolate`).
+    Isolate,
+    /// Random order and random boots among those that can share, from a seed (`--shuffle`).
+    Shuffle(u64),
+}
+
+impl Grouping {
+    /// The boots of `scenarios`.
+    pub fn boots(self, scenarios: &[Scenario]) -> Vec<Vec<&Scenario>> {
+        match self {
+            Grouping::Shared => group_boots(scenarios),
+            Grouping::Isolate => scenarios.iter().map(|s| vec![s]).collect(),
+            Grouping::Shuffle(seed) => {
+                let mut rng = fastrand::Rng::with_seed(seed);
+                let mut order: Vec<&Scenario> = scenarios.iter().collect();
+                rng.shuffle(&mut order);
+                let owned: Vec<Scenario> = order.iter().map(|s| (*s).clone()).collect();
+                // Compatible scenarios, then each such group dealt into a random number of boots.
+                let mut boots = Vec::new();
+                for group in group_boots(&owned) {
+                    let parts = rng.usize(1..=group.len());
+                    let mut dealt: Vec<Vec<&Scenario>> = vec![Vec::new(); parts];
+                    for s in group {
+                        let original = scenarios
+                            .iter()
+                            .find(|o| o.name == s.name)
+                            .expect("shuffled from these");
+                        dealt[rng.usize(..parts)].push(original);
+                    }
+                    boots.extend(dealt.into_iter().filter(|b| !b.is_empty()));
+                }
+                boots
+            }
+        }
+    }
+
+    /// The seed of a shuffled run, for its results.
+    pub fn seed(self) -> Option<u64> {
+        match self {
+            Grouping::Shuffle(seed) => Some(seed),
+            _ => None,
+        }
+    }
 }
 
 /// Scenarios that can share a boot: same command line and vCPUs, none expected to panic.
@@ -186,7 +240,10 @@ pub fn run(
     let exe = opts.hogs.clone();
     // Shards must agree on the boots whatever each machine's --jobs: split for N workers.
     let workers = opts.shard.map_or(opts.jobs, |(_, n)| n);
-    let groups = balance(group_boots(scenarios), workers, targets.len());
+    let groups = match opts.grouping {
+        Grouping::Isolate => opts.grouping.boots(scenarios),
+        _ => balance(opts.grouping.boots(scenarios), workers, targets.len()),
+    };
     let mut jobs = Vec::new();
     for t in 0..targets.len() {
         for (i, group) in groups.iter().enumerate() {
@@ -300,6 +357,8 @@ pub fn run(
                 dir: target.dir.clone(),
                 wall_secs,
                 shard: opts.shard.map(|(i, n)| format!("{i}/{n}")),
+                isolate: opts.grouping == Grouping::Isolate,
+                shuffle_seed: opts.grouping.seed(),
                 boots: Vec::new(),
                 scenarios: Vec::new(),
             };
@@ -358,6 +417,7 @@ impl BootJob<'_> {
                             at: w.at,
                         })
                         .collect(),
+                    hog_cpus: s.hog_cpus(),
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -393,7 +453,11 @@ impl BootJob<'_> {
                 ..step
             })
             .collect();
-        std::fs::write(&plan_path, serde_json::to_vec_pretty(&Plan { steps })?)?;
+        let plan = Plan {
+            steps,
+            no_settle: opts.no_settle,
+        };
+        std::fs::write(&plan_path, serde_json::to_vec_pretty(&plan)?)?;
         let on = self.label.map_or(String::new(), |k| format!(" on {k}"));
         progress(&format!(
             "boot {index}/{}{on}: {} ({} vCPUs, {})",
@@ -476,6 +540,11 @@ impl BootJob<'_> {
             preempt: record.preempt,
             console_log: format!("boot-{index}.console.log"),
             retried_after,
+            settle_secs: record.settled().map(|(secs, _)| secs),
+            settled_after: record
+                .settled()
+                .map(|(_, waited_for)| waited_for.to_vec())
+                .unwrap_or_default(),
         };
         Ok((boot, results))
     }
@@ -580,6 +649,58 @@ mod tests {
             .map(|b| b.iter().map(|s| s.name.as_str()).collect())
             .collect();
         assert_eq!(names, [vec!["a", "c"], vec!["b"], vec!["p"], vec!["q"]]);
+    }
+
+    #[test]
+    fn isolated_and_shuffled_boots_hold_every_scenario_once() {
+        let all = [
+            scenario("a", "x=1", false),
+            scenario("b", "x=2", false),
+            scenario("c", "x=1", false),
+            scenario("d", "x=1", false),
+            scenario("p", "x=1", true),
+            scenario("e", "x=1", false),
+        ];
+        let names = |g: Grouping| -> Vec<Vec<String>> {
+            g.boots(&all)
+                .iter()
+                .map(|b| b.iter().map(|s| s.name.clone()).collect())
+                .collect()
+        };
+        assert_eq!(
+            names(Grouping::Isolate),
+            [["a"], ["b"], ["c"], ["d"], ["p"], ["e"]]
+        );
+        let sorted = |mut v: Vec<String>| {
+            v.sort();
+            v
+        };
+        let mut orders = std::collections::BTreeSet::new();
+        for seed in 0..20 {
+            let boots = names(Grouping::Shuffle(seed));
+            // The same seed, the same boots.
+            assert_eq!(boots, names(Grouping::Shuffle(seed)));
+            assert_eq!(
+                sorted(boots.concat()),
+                ["a", "b", "c", "d", "e", "p"],
+                "seed {seed}: {boots:?}"
+            );
+            for boot in &boots {
+                // Only scenarios that can share a boot do; a panic has one of its own.
+                let args: Vec<_> = boot
+                    .iter()
+                    .map(|n| all.iter().find(|s| &s.name == n).unwrap().kernel_args())
+                    .collect();
+                assert!(args.windows(2).all(|w| w[0] == w[1]), "{boots:?}");
+                assert!(
+                    boot.len() == 1 || !boot.contains(&"p".to_owned()),
+                    "{boots:?}"
+                );
+            }
+            orders.insert(boots);
+        }
+        // Different seeds give different groupings and orders.
+        assert!(orders.len() > 10, "{orders:?}");
     }
 
     #[test]

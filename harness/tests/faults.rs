@@ -316,6 +316,8 @@ fn run_with(dir: &Path, vng: &Path) -> (hogs::results::RunResult, usize) {
         vng: vng.to_owned(),
         shard: None,
         hogs: PathBuf::from(HOGS),
+        grouping: hogs::runner::Grouping::Shared,
+        no_settle: false,
     };
     let result = hogs::runner::run(&targets, &[scenario()], &opts, &|_| {}).remove(0);
     let boots = std::fs::read_to_string(dir.join("boots")).unwrap_or_default();
