@@ -4,7 +4,10 @@
 # toolchain, so a second run takes seconds. Prints the build directory (usable as KDIR and by
 # `vng --run`) on stdout.
 #
-#   scripts/build-kernel.sh [--quiet] [[ARCH/]SERIES[-FLAVOUR]]
+#   scripts/build-kernel.sh [--quiet] [--patch FILE] [[ARCH/]SERIES[-FLAVOUR]]
+#
+# --patch FILE: the same kernel with a patch applied (a watchdog bug of tests/kernel-bugs/, for
+# red checks), built incrementally in a copy of the clean build; prints that copy instead.
 #
 # ARCH: x86_64 (default) or arm64 (cross-built with Debian's gcc-aarch64-linux-gnu, plus
 # kernel/arch-arm64.config; its release ends in -arm64).
@@ -19,7 +22,14 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cache=${HOGS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hogs}
 jobs=${JOBS:-$(nproc)}
 quiet=0
-[ "${1:-}" = --quiet ] && { quiet=1; shift; }
+patch=
+while :; do
+  case "${1:-}" in
+    --quiet) quiet=1; shift ;;
+    --patch) patch=$(realpath "${2:?--patch needs a file}"); shift 2 ;;
+    *) break ;;
+  esac
+done
 kernel=${1:-6.12}
 # [ARCH/]SERIES[-FLAVOUR]: a flavour adds kernel/flavour-FLAVOUR.config last (debug, voluntary,
 # buddy).
@@ -105,9 +115,47 @@ key=$( { cat "$fragment"; echo "$version"; "$RUSTC" --version; bindgen --version
   [ "$arch" = x86_64 ] || { echo "$arch"; aarch64-linux-gnu-gcc --version | head -1; }; } |
   sha256sum | cut -c1-12)
 out=$cache/kernels/$version-$key
+
+# The clean build $out with $patch applied, for red checks. Kbuild's commands name the output
+# folder, so a build in another folder compiles everything again (7 min); instead the clean
+# build is copied aside, the patched kernel is built in its place (only what the patch touches
+# is compiled again, about a minute), moved to its own folder, and the clean copy put back. The
+# shared source is patched for the build and restored with its old times, so the clean build
+# sees no change.
+build_patched() {
+  [ -r "$patch" ] || die "cannot read patch $patch"
+  local bug_out=$out-bug-$(sha256sum "$patch" | cut -c1-8) clean=$out.clean f
+  if [ -e "$bug_out/.hogs-built" ] && [ -e "$bug_out/$image" ]; then
+    say "Linux $version with $(basename "$patch") up to date in $bug_out"
+    echo "$bug_out"
+    return
+  fi
+  local files=()
+  mapfile -t files < <(sed -n 's|^+++ b/\([^[:space:]]*\).*|\1|p' "$patch")
+  [ ${#files[@]} -gt 0 ] || die "$patch names no file (+++ b/PATH lines)"
+  orig=$(mktemp -d)
+  for f in "${files[@]}"; do cp -p "$src/$f" "$orig/${f//\//_}"; done
+  rm -rf "$clean" && cp -a "$out" "$clean"
+  restore() {
+    for f in "${files[@]}"; do cp -p "$orig/${f//\//_}" "$src/$f"; done
+    if [ -d "$clean" ]; then rm -rf "$out" && mv "$clean" "$out"; fi
+    rm -rf "$orig"
+  }
+  trap restore EXIT INT TERM
+  patch -s -p1 -d "$src" <"$patch" || die "$patch does not apply to Linux $version"
+  say "building Linux $version with $(basename "$patch") (incrementally, in $out)"
+  make -C "$src" O="$out" "${makeflags[@]}" >"$out/build.log" 2>&1 ||
+    die "build with $patch failed (log: $out/build.log, kept until the clean build is put back)"
+  rm -rf "$bug_out" && mv "$out" "$bug_out"
+  restore
+  trap - EXIT INT TERM
+  say "built Linux $version with $(basename "$patch") in $bug_out"
+  echo "$bug_out"
+}
+
 if [ -e "$out/.hogs-built" ] && [ -e "$out/$image" ]; then
   say "Linux $version up to date in $out"
-  echo "$out"
+  if [ -n "$patch" ]; then build_patched; else echo "$out"; fi
   exit 0
 fi
 
@@ -164,4 +212,4 @@ touch "$out/.hogs-built"
 # A stable name for the newest kernel of the series, switched atomically once it is complete.
 ln -sfn "$out" "$cache/kernel-$name.tmp" && mv -T "$cache/kernel-$name.tmp" "$cache/kernel-$name"
 say "built Linux $version in $((SECONDS - start)) s: $out"
-echo "$out"
+if [ -n "$patch" ]; then build_patched; else echo "$out"; fi

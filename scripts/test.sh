@@ -60,6 +60,11 @@ kunit=${HOGS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hogs}/src/linux-source-6.12/
 python3 scripts/validate_outputs.py --results "$results/results.json" --kcidb "$results/kcidb.json" \
   --junit "$results/junit.xml" --ktap "$results/suite.ktap" --kunit "$kunit"
 
+phase "isolated: every scenario in a boot of its own on 6.12 gives the verdict it got in the suite"
+rm -rf "$results/isolated"
+$hogs run --isolate --out "$results/isolated" --json "$results/isolated.json"
+$hogs compare "$results"/suite/k1-6.12.*/results.json "$results/isolated.json"
+
 phase "compare: 6.12 and 7.3 side by side (every verdict the same)"
 $hogs compare "$results"/suite/k1-*/results.json "$results"/suite/k2-*/results.json
 
@@ -143,6 +148,30 @@ $hogs --scenarios tests/scenarios run early-window --append watchdog_thresh=1 --
 rc=$?
 set -e
 python3 scripts/expect_verdicts.py "$results/early.json" "$rc" "early-window=FAIL~fired too early"
+
+phase "red check: watchdog bugs built into 6.12 (tests/kernel-bugs) must fail exactly their scenarios"
+buddy=$(bash scripts/build-kernel.sh --quiet --patch tests/kernel-bugs/buddy-offline-drops-neighbour.patch 6.12)
+set +e
+$hogs run --kdir "$buddy" hotplug-watched-cpu0 hotplug-watched-cpu1 hotplug-buddy --json "$results/bug-buddy.json"
+rc=$?
+set -e
+python3 scripts/expect_verdicts.py "$results/bug-buddy.json" "$rc" \
+  "hotplug-watched-cpu0=FAIL~expected hard_lockup on CPU 0" hotplug-watched-cpu1=PASS hotplug-buddy=PASS
+thresh=$(bash scripts/build-kernel.sh --quiet --patch tests/kernel-bugs/thresh-runtime-ignored.patch 6.12)
+set +e
+$hogs run --kdir "$thresh" watchdog-thresh-raise-soft watchdog-thresh-lower-soft watchdog-thresh-raise-hard \
+  watchdog-thresh-lower-hard watchdog-thresh-boot --json "$results/bug-thresh.json"
+rc=$?
+set -e
+python3 scripts/expect_verdicts.py "$results/bug-thresh.json" "$rc" watchdog-thresh-raise-soft=FAIL \
+  watchdog-thresh-lower-soft=FAIL watchdog-thresh-raise-hard=FAIL watchdog-thresh-lower-hard=FAIL \
+  watchdog-thresh-boot=PASS
+late=$(bash scripts/build-kernel.sh --quiet --patch tests/kernel-bugs/softlockup-twice-late.patch 6.12)
+set +e
+$hogs run --kdir "$late" nopreempt-loop polite-control --json "$results/bug-late.json"
+rc=$?
+set -e
+python3 scripts/expect_verdicts.py "$results/bug-late.json" "$rc" "nopreempt-loop=FAIL~fired late" polite-control=PASS
 
 phase "red check: a control during which the kernel prints a WARNING must fail naming it"
 set +e
