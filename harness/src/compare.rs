@@ -151,6 +151,7 @@ mod tests {
                     latency_earliest_secs: None,
                     latency_bound_secs: None,
                     duration_secs: None,
+                    timer_lag_secs: None,
                     preempt: None,
                     reports: vec![],
                     excerpt: String::new(),

@@ -246,6 +246,7 @@ mod tests {
             latency_earliest_secs: Some(1.0),
             latency_bound_secs: Some(4.8),
             duration_secs: Some(7.5),
+            timer_lag_secs: None,
             preempt: None,
             reports: vec![],
             excerpt: format!("[ 1.0] {name} console\n"),

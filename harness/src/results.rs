@@ -110,6 +110,10 @@ pub struct ScenarioResult {
     pub latency_bound_secs: Option<f64>,
     /// Seconds the scenario took in the guest, from its start to its end (kernel clock).
     pub duration_secs: Option<f64>,
+    /// How late the guest's own timers ran while the hog was loaded (the most one of its 100 ms
+    /// sleeps overslept): the lateness a report is allowed past its window, beside a margin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timer_lag_secs: Option<f64>,
     pub preempt: Option<Preempt>,
     pub reports: Vec<Report>,
     /// The scenario's console lines (its reports kept whole when the window is long).

@@ -571,6 +571,7 @@ fn scenario_result(
         latency_earliest_secs: v.latency_window.map(|w| w.earliest),
         latency_bound_secs: v.latency_window.map(|w| w.latest),
         duration_secs: v.duration_secs,
+        timer_lag_secs: record.and_then(|r| r.timer_lag(&s.name)),
         preempt: record.and_then(|r| r.preempt),
         reports: v.reports,
         excerpt,
