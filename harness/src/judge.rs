@@ -693,8 +693,17 @@ fn judge_windows(
             format!("{from} (and the hog ran)")
         });
     let windows = scenario.windows_on(record.guest());
-    let (tolerance, why) = late_tolerance(record, &scenario.name);
+    let lagged = late_tolerance(record, &scenario.name);
+    let fixed = (
+        LATE_TOLERANCE_SECS,
+        format!("+{LATE_TOLERANCE_SECS} s tolerance"),
+    );
     for kw in &windows {
+        let (tolerance, why) = if crate::scenario::follows_timer_lag(kw.kind) {
+            &lagged
+        } else {
+            &fixed
+        };
         let of_kind =
             |r: &Report| r.kind == kw.kind && scenario.expect.iter().any(|rule| rule.matches(r));
         let Some(l) = latency(scenario, record, begin, reports, of_kind) else {
@@ -715,7 +724,7 @@ fn judge_windows(
                     w.earliest
                 ),
             );
-        } else if l > w.latest + tolerance {
+        } else if l > w.latest + *tolerance {
             f.add(
                 Outcome::Fail,
                 format!(

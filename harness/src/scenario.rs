@@ -1015,6 +1015,16 @@ pub fn detection_window(kind: Kind, t: f64, hard: HardDetector) -> Option<Window
     }
 }
 
+/// Whether a report of `kind` is judged late against the guest's measured timer lag (soft and
+/// hard lockups: their windows follow from the detectors' own timers, and host load delays
+/// those as it delays the guest's). The hung task, RCU stall and workqueue checkers run in
+/// kthreads, grace-period machinery and workqueues whose delays the timer lag does not bound
+/// (hung-task-mutex reported 9.2 s in for a window ending at 6.5 s on 7.3, with timers 0.04 s
+/// late), so they keep the fixed tolerance until their windows are derived again.
+pub fn follows_timer_lag(kind: Kind) -> bool {
+    matches!(kind, Kind::SoftLockup | Kind::HardLockup)
+}
+
 /// Seconds between two perf hard lockup NMIs per unit of `watchdog_thresh` under TCG: the
 /// kernel's 5 GHz guess of the CPU's clock over QEMU's 1 GHz cycle counter.
 pub const PERF_SECS_PER_THRESH: f64 = 5.0;
