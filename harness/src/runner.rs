@@ -68,18 +68,13 @@ impl Grouping {
                 let mut rng = fastrand::Rng::with_seed(seed);
                 let mut order: Vec<&Scenario> = scenarios.iter().collect();
                 rng.shuffle(&mut order);
-                let owned: Vec<Scenario> = order.iter().map(|s| (*s).clone()).collect();
                 // Compatible scenarios, then each such group dealt into a random number of boots.
                 let mut boots = Vec::new();
-                for group in group_boots(&owned) {
+                for group in group_boots(order) {
                     let parts = rng.usize(1..=group.len());
                     let mut dealt: Vec<Vec<&Scenario>> = vec![Vec::new(); parts];
                     for s in group {
-                        let original = scenarios
-                            .iter()
-                            .find(|o| o.name == s.name)
-                            .expect("shuffled from these");
-                        dealt[rng.usize(..parts)].push(original);
+                        dealt[rng.usize(..parts)].push(s);
                     }
                     boots.extend(dealt.into_iter().filter(|b| !b.is_empty()));
                 }
@@ -98,7 +93,9 @@ impl Grouping {
 }
 
 /// Scenarios that can share a boot: same command line and vCPUs, none expected to panic.
-pub fn group_boots(scenarios: &[Scenario]) -> Vec<Vec<&Scenario>> {
+pub fn group_boots<'a>(
+    scenarios: impl IntoIterator<Item = &'a Scenario>,
+) -> Vec<Vec<&'a Scenario>> {
     let mut boots: Vec<Vec<&Scenario>> = Vec::new();
     for s in scenarios {
         let shared = boots.iter_mut().find(|b| {
