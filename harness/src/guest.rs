@@ -344,10 +344,10 @@ const GRACE: Duration = Duration::from_millis(500);
 /// How long each of the step's sleeps is meant to last while it waits.
 const TICK: Duration = Duration::from_millis(100);
 
-/// Waits until `wait_secs` after `loading` began, doing the step's timed writes on time (counted
-/// from now, when the module is loaded), or less: until every expectation of the step that
-/// applies to the preemption model is met in the kernel log (and every timed write is done),
-/// plus [`GRACE`]. Returns the most any of its sleeps overslept (the guest's timer lag).
+/// Waits until `wait_secs` after `loading` began (or after the hog's `hogging CPU` line, when
+/// that comes later), doing the step's timed writes on time (counted from now, when the module
+/// is loaded), or less: until every expectation of the step that applies to the preemption model
+/// is met in the kernel log (and every timed write is done), plus [`GRACE`]. Returns the most any of its sleeps overslept (the guest's timer lag).
 fn wait_until_decided(
     step: &Step,
     guest: Guest,
@@ -356,7 +356,9 @@ fn wait_until_decided(
     undo: &mut Undo,
 ) -> Result<Duration> {
     let start = Instant::now();
-    let deadline = loading + Duration::from_secs(step.wait_secs);
+    let wait = Duration::from_secs(step.wait_secs);
+    let mut deadline = loading + wait;
+    let mut hog_seen = false;
     let mut timed: Vec<&Write> = step.writes.iter().filter(|w| w.at.is_some()).collect();
     let mut lag = Duration::ZERO;
     while Instant::now() < deadline {
@@ -368,13 +370,20 @@ fn wait_until_decided(
             // A failed write is the host's to judge; the hog runs on regardless.
             undo.write(&step.scenario, timed.remove(i))?;
         }
-        let Some(log) = log
-            .as_deref_mut()
-            .filter(|_| !step.expect.is_empty() && timed.is_empty())
-        else {
+        let Some(log) = log.as_deref_mut() else {
             continue;
         };
+        let seen = log.text.len();
         log.read_new();
+        // The wait counts from the hog's start, not from loading: on a loaded host a hog's
+        // kthread or work item can start seconds after its module loaded (seen: 6.5 s).
+        if !hog_seen && memchr::memmem::find(&log.text[seen..], HOGGING.as_bytes()).is_some() {
+            hog_seen = true;
+            deadline = deadline.max(Instant::now() + wait);
+        }
+        if step.expect.is_empty() || !timed.is_empty() {
+            continue;
+        }
         let reports = crate::report::parse(&log.text);
         if crate::judge::expectations_met(&step.expect, guest, &reports) {
             std::thread::sleep(GRACE.min(deadline.saturating_duration_since(Instant::now())));
