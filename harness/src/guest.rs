@@ -191,7 +191,7 @@ fn settle(work: &[BootWork], patience: Duration) -> std::result::Result<Event, S
         }
         if pending.is_empty() {
             return Ok(Event::Settled {
-                waited_secs: (start.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+                waited_secs: secs_to_ms(start.elapsed()),
                 waited_for,
             });
         }
@@ -204,6 +204,11 @@ fn settle(work: &[BootWork], patience: Duration) -> std::result::Result<Event, S
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Seconds to the millisecond, as events carry durations.
+fn secs_to_ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1000.0).round() / 1000.0
 }
 
 /// Whether the x86 `tsc-early` clocksource is still registered: the TSC's refinement (and the
@@ -317,7 +322,7 @@ fn run_step(step: &Step) -> Result<std::result::Result<(), String>> {
     let lag = wait_until_decided(step, guest, loading, log.as_mut(), &mut undo)?;
     tell(&Event::TimerLag {
         scenario: scenario.clone(),
-        max_secs: (lag.as_secs_f64() * 1000.0).round() / 1000.0,
+        max_secs: secs_to_ms(lag),
     })?;
     match unload_module(&name, Duration::from_secs(30)) {
         Ok(()) => {
