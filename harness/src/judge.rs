@@ -213,8 +213,22 @@ fn boot_errors(record: &BootRecord) -> Vec<String> {
     for (line, why) in &record.protocol_errors {
         errors.push(format!("guest protocol: {why} (console line {line})"));
     }
+    if let Some(rate) = record
+        .ending
+        .clock_rate
+        .filter(|r| !CLOCK_RATES.contains(r))
+    {
+        errors.push(format!(
+            "{HOST_FAULT}the guest's clock ran {rate:.2} times as fast as the host's during the guest step, so every timeout in it was off (a TSC calibrated while the host was loaded: see `tsc: Detected` in the console)"
+        ));
+    }
     errors
 }
+
+/// Guest seconds per host second that a boot may show ([`crate::vm::Ended::clock_rate`]):
+/// under TCG the guest's clocks follow the host's; the miscalibrated boots seen ran 3.2 to 15
+/// times too fast.
+pub const CLOCK_RATES: std::ops::RangeInclusive<f64> = 0.67..=1.5;
 
 /// The boot ended (or was ended) before the scenario finished, with no panic or oops to say
 /// the guest died: why, from the host's side.
@@ -920,6 +934,7 @@ culprit = "^hog_busy::"
                 timed_out: false,
                 interrupted: None,
                 survivors: vec![],
+                clock_rate: None,
             })
         }
     }
@@ -1095,6 +1110,25 @@ cpu = 1
             late.reasons,
             ["fired late: 10.0 s after the hog started, latest possible 7.0 s (+3 s tolerance) at watchdog_thresh=2"]
         );
+    }
+
+    #[test]
+    fn a_guest_clock_that_ran_off_the_hosts_is_a_host_fault_worth_a_retry() {
+        let mut record = ran(SOFT);
+        record.ending.clock_rate = Some(1.05);
+        assert_eq!(judge1(&scenario(BUSY), &record).outcome, Outcome::Pass);
+        // A TSC calibrated at 468 MHz for a 2.4 GHz one: every timeout 5 times too short.
+        record.ending.clock_rate = Some(5.2);
+        let v = judge_boot(&[&scenario(BUSY)], &record);
+        assert_eq!(v[0].outcome, Outcome::Error);
+        assert!(
+            v[0].reasons
+                .iter()
+                .any(|r| r.starts_with(HOST_FAULT) && r.contains("5.20 times as fast")),
+            "{:?}",
+            v[0].reasons
+        );
+        assert!(worth_retrying(&v));
     }
 
     #[test]
@@ -1424,6 +1458,7 @@ cpu = 1
                 timed_out: false,
                 interrupted: None,
                 survivors: vec![],
+                clock_rate: None,
             })
     }
 
@@ -1475,6 +1510,7 @@ cpu = 1
             timed_out,
             interrupted,
             survivors: vec![],
+            clock_rate: None,
         };
         let (a, b) = (scenario_named("a", BUSY), scenario_named("b", ""));
         let v = judge_boot(&[&a, &b], &console.record(ending(true, None)));
@@ -1515,6 +1551,7 @@ cpu = 1
                 timed_out: false,
                 interrupted: None,
                 survivors: vec![],
+                clock_rate: None,
             });
         let (a, b) = (scenario_named("a", ""), scenario_named("b", ""));
         let v = judge_boot(&[&a, &b], &record);
@@ -1542,6 +1579,7 @@ cpu = 1
                 timed_out: false,
                 interrupted: None,
                 survivors: vec![],
+                clock_rate: None,
             }),
         );
         assert_eq!(v.outcome, Outcome::Error);
@@ -1556,6 +1594,7 @@ cpu = 1
                 timed_out: false,
                 interrupted: None,
                 survivors: vec![],
+                clock_rate: None,
             },
         );
         let v = judge1(&scenario(""), &silent);
@@ -1572,6 +1611,7 @@ cpu = 1
                 timed_out: true,
                 interrupted: None,
                 survivors: vec![],
+                clock_rate: None,
             });
         let v = judge_boot(&[&scenario(BUSY)], &stuck);
         assert_eq!(v[0].outcome, Outcome::Error);

@@ -36,7 +36,7 @@ pub fn signal_name(signal: i32) -> String {
 }
 
 /// The host side of a boot's end.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Ending {
     pub exit: Exit,
     /// The boot ran past its deadline and was killed.
@@ -45,6 +45,8 @@ pub struct Ending {
     pub interrupted: Option<i32>,
     /// Processes of the boot still alive after it was killed (must be none).
     pub survivors: Vec<u32>,
+    /// Guest seconds per host second over the guest step, when the host could tell.
+    pub clock_rate: Option<f64>,
 }
 
 /// A guest event where the console has it.
@@ -103,6 +105,7 @@ pub fn of_boot(ended: &crate::vm::Ended) -> BootRecord {
             timed_out: ended.timed_out,
             interrupted: ended.interrupted,
             survivors: ended.survivors.clone(),
+            clock_rate: ended.clock_rate,
         },
     )
 }
@@ -341,6 +344,7 @@ mod tests {
             timed_out: false,
             interrupted: None,
             survivors: vec![],
+            clock_rate: None,
         }
     }
 

@@ -111,6 +111,44 @@ pub struct Ended {
     pub wall: Duration,
     /// Processes of the boot still alive after it was killed: should never happen.
     pub survivors: Vec<u32>,
+    /// The guest's clock against the host's over the guest step ([`ClockRate`]).
+    pub clock_rate: Option<f64>,
+}
+
+/// How fast the guest's console clock ran against the host's, from the timestamps of the guest
+/// step's event lines and when the host read them: guest seconds per host second. Under TCG the
+/// guest's clocks follow the host's (about 1); a TSC calibrated while the host was loaded
+/// (`tsc: Detected 468.394 MHz processor` for a 2.4 GHz one) makes every guest clock run several
+/// times too fast, and the detectors' timeouts with them.
+#[derive(Default)]
+struct ClockRate {
+    /// (host seconds since the boot started, guest timestamp) of the first and the last event.
+    first: Option<(f64, f64)>,
+    last: Option<(f64, f64)>,
+}
+
+impl ClockRate {
+    /// Host and guest spans shorter than this say too little (the console's own delays).
+    const MIN_SPAN_SECS: f64 = 2.0;
+
+    fn line(&mut self, host_secs: f64, line: &str) {
+        if !line.contains(crate::protocol::TAG) {
+            return;
+        }
+        let Some(guest) = crate::report::lines(line.as_bytes())
+            .next()
+            .and_then(|l| l.time)
+        else {
+            return;
+        };
+        self.first.get_or_insert((host_secs, guest));
+        self.last = Some((host_secs, guest));
+    }
+
+    fn rate(&self) -> Option<f64> {
+        let ((h0, g0), (h1, g1)) = (self.first?, self.last?);
+        (h1 - h0 >= Self::MIN_SPAN_SECS).then(|| (g1 - g0) / (h1 - h0))
+    }
 }
 
 /// How long the guard may take to kill and reap a boot's processes before the harness kills
@@ -204,11 +242,16 @@ impl Boot<'_> {
         let mut status = None;
         let mut lifeline = lifeline;
         let mut ended_at: Option<Instant> = None;
+        let mut clock = ClockRate::default();
         loop {
             match rx.recv_timeout(Duration::from_millis(100)) {
                 Ok((stream, line)) => {
                     let text = String::from_utf8_lossy(&line);
-                    on_line(stream, text.trim_end_matches(['\n', '\r']));
+                    let text = text.trim_end_matches(['\n', '\r']);
+                    if stream == Stream::Console {
+                        clock.line(start.elapsed().as_secs_f64(), text);
+                    }
+                    on_line(stream, text);
                     if stream == Stream::Console {
                         log.write_all(&line)?;
                         console.extend_from_slice(&line);
@@ -257,6 +300,7 @@ impl Boot<'_> {
             interrupted,
             wall: start.elapsed(),
             survivors,
+            clock_rate: clock.rate(),
         })
     }
 }
@@ -457,6 +501,25 @@ fn mirror(status: ExitStatus) -> ! {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_guest_clock_rate_comes_from_its_event_lines() {
+        let mut clock = ClockRate::default();
+        clock.line(0.5, "[    9.000000] hog_busy: hogging CPU 1");
+        clock.line(
+            1.0,
+            r#"[   10.000000] hogs-event v1 {"event":"ready","preempt":null}"#,
+        );
+        assert_eq!(clock.rate(), None, "one event says nothing");
+        clock.line(2.0, r#"[   15.000000] hogs-event v1 {"event":"done"}"#);
+        assert_eq!(
+            clock.rate(),
+            None,
+            "a second of host time is too short to tell"
+        );
+        clock.line(5.0, r#"[   30.000000] hogs-event v1 {"event":"done"}"#);
+        assert_eq!(clock.rate(), Some(5.0));
+    }
 
     #[test]
     fn command_line_has_the_measured_flags() {
