@@ -579,6 +579,7 @@ fn boot_check(
         kernel_args: scenario::BASE_CMDLINE
             .iter()
             .map(|s| s.to_string())
+            .chain(vm::platform_args(kernel.arch))
             .collect(),
         root,
         exec: String::new(),

@@ -425,6 +425,7 @@ impl BootJob<'_> {
                 .sum::<Duration>();
         let plan_path = self.out_dir.join(format!("boot-{index}.plan.json"));
         let mut kernel_args = group[0].kernel_args();
+        kernel_args.extend(vm::platform_args(self.kernel.arch));
         kernel_args.extend(opts.append.iter().cloned());
         let mut boot = vm::Boot {
             vng: &opts.vng,
