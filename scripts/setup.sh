@@ -15,6 +15,7 @@ DEBIAN_PACKAGES=(
   libclang-19-dev               # bindgen needs libclang >= 17 for newer kernels; 14 is Debian's default
   linux-source-6.12             # the default kernel's source
   bc bison flex libelf-dev libssl-dev cpio xz-utils kmod make gcc   # kernel build
+  patch                         # red checks: tests/kernel-bugs/ built into a cached kernel
   qemu-system-x86 udev busybox-static                               # virtme-ng guests
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm   # arm64: cross builds, emulated guests
   libstd-rust-web-dev:arm64     # arm64: Rust's std for the guest step, for /usr/bin/rustc
