@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::protocol::Event;
 use crate::record::{signal_name, BootRecord, Stamped};
-use crate::report::Report;
+use crate::report::{Kind, Report};
 use crate::scenario::{Guest, Rule, Scenario};
 
 #[derive(
@@ -534,7 +534,7 @@ fn judge_reports(
                 scenario,
                 rule,
                 reports,
-                &late_tolerance(record, &scenario.name),
+                &late_tolerance(record, &scenario.name, Kind::SoftLockup),
                 f,
             );
         }
@@ -678,8 +678,11 @@ pub const LATE_MARGIN_SECS: f64 = 0.5;
 pub const LATE_TOLERANCE_SECS: f64 = 3.0;
 
 /// How far past a window's end a scenario's report may come, and why, in the words of a reason.
-fn late_tolerance(record: &BootRecord, scenario: &str) -> (f64, String) {
-    match record.timer_lag(scenario) {
+fn late_tolerance(record: &BootRecord, scenario: &str, kind: Kind) -> (f64, String) {
+    let lag = record
+        .timer_lag(scenario)
+        .filter(|_| crate::scenario::follows_timer_lag(kind));
+    match lag {
         Some(lag) => (
             lag + LATE_MARGIN_SECS,
             format!("+{:.1} s: the guest's timers ran up to {lag:.2} s late, + {LATE_MARGIN_SECS} s margin", lag + LATE_MARGIN_SECS),
@@ -707,17 +710,8 @@ fn judge_windows(
             format!("{from} (and the hog ran)")
         });
     let windows = scenario.windows_on(record.guest());
-    let lagged = late_tolerance(record, &scenario.name);
-    let fixed = (
-        LATE_TOLERANCE_SECS,
-        format!("+{LATE_TOLERANCE_SECS} s tolerance"),
-    );
     for kw in &windows {
-        let (tolerance, why) = if crate::scenario::follows_timer_lag(kw.kind) {
-            &lagged
-        } else {
-            &fixed
-        };
+        let (tolerance, why) = late_tolerance(record, &scenario.name, kw.kind);
         let of_kind =
             |r: &Report| r.kind == kw.kind && scenario.expect.iter().any(|rule| rule.matches(r));
         let Some(l) = latency(scenario, record, begin, reports, of_kind) else {
@@ -738,7 +732,7 @@ fn judge_windows(
                     w.earliest
                 ),
             );
-        } else if l > w.latest + *tolerance {
+        } else if l > w.latest + tolerance {
             f.add(
                 Outcome::Fail,
                 format!(
