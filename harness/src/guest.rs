@@ -15,10 +15,6 @@ use crate::protocol::{self, BootFacts, Event};
 use crate::report::Kind;
 use crate::scenario::{Guest, KindPattern, Preempt, Rule};
 
-/// The hogs print this when their loop starts (`hog_busy: hogging CPU 1 ...`): the proof that
-/// a hog ran, and where.
-pub const HOGGING: &str = ": hogging CPU ";
-
 /// One scenario's work in the guest.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Step {
@@ -382,7 +378,9 @@ fn wait_until_decided(
         log.read_new();
         // The wait counts from the hog's start, not from loading: on a loaded host a hog's
         // kthread or work item can start seconds after its module loaded (seen: 6.5 s).
-        if !hog_seen && memchr::memmem::find(&log.text[seen..], HOGGING.as_bytes()).is_some() {
+        if !hog_seen
+            && memchr::memmem::find(&log.text[seen..], protocol::HOGGING.as_bytes()).is_some()
+        {
             hog_seen = true;
             deadline = deadline.max(Instant::now() + wait);
         }
@@ -390,7 +388,7 @@ fn wait_until_decided(
             continue;
         }
         let reports = crate::report::parse(&log.text);
-        if crate::judge::expectations_met(&step.expect, guest, &reports) {
+        if crate::scenario::expectations_met(&step.expect, guest, &reports) {
             std::thread::sleep(GRACE.min(deadline.saturating_duration_since(Instant::now())));
             return Ok(lag);
         }

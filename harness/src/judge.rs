@@ -24,9 +24,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::protocol::Event;
-use crate::record::{signal_name, BootRecord, Stamped};
+use crate::record::{BootRecord, Stamped};
 use crate::report::{Kind, Report};
-use crate::scenario::{Guest, Rule, Scenario};
+use crate::scenario::{Rule, Scenario};
+use crate::signals::signal_name;
 
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
@@ -119,14 +120,6 @@ pub fn judge_boot(scenarios: &[&Scenario], record: &BootRecord) -> Vec<Verdict> 
             verdict
         })
         .collect()
-}
-
-/// Whether every `expect` rule that applies under `preempt` has its `min` reports: the guest's
-/// cue to end a scenario early. A scenario with no such rule (a control) is never done early.
-pub fn expectations_met(rules: &[Rule], guest: Guest, reports: &[Report]) -> bool {
-    let mut applicable = rules.iter().filter(|r| r.applies_to(guest)).peekable();
-    applicable.peek().is_some()
-        && applicable.all(|rule| reports.iter().filter(|r| rule.matches(r)).count() >= rule.min)
 }
 
 /// How every host-fault reason starts, so a run can tell the host's failures from the kernel's.
@@ -846,7 +839,9 @@ mod tests {
 
     use super::*;
     use crate::protocol::encode;
-    use crate::record::{self, Ending, Exit};
+    use crate::record::{self, Ending};
+    use crate::scenario::{expectations_met, Guest};
+    use crate::vm::Exit;
 
     fn scenario_named(name: &str, extra: &str) -> Scenario {
         let text = format!(

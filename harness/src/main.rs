@@ -460,7 +460,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             if let Some(signal) = signals::caught() {
                 eprintln!(
                     "hogs: interrupted by {}: results so far in {}",
-                    record::signal_name(signal),
+                    signals::signal_name(signal),
                     out_dir.join("results.json").display()
                 );
                 return Ok(ExitCode::from(128 + signal as u8));

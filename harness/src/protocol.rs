@@ -163,6 +163,10 @@ fn clip(s: &str) -> String {
     s.chars().take(120).collect()
 }
 
+/// The hogs print this when their loop starts (`hog_busy: hogging CPU 1 ...`): the proof that
+/// a hog ran, and where.
+pub const HOGGING: &str = ": hogging CPU ";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,38 +2,10 @@
 //! hogs' proof lines and how the VM's processes ended. Built from the console in one pass over
 //! its lines; the judge's only input.
 
-use std::fmt;
-
 use crate::protocol::{self, Event};
 use crate::report::{self, Report};
 use crate::scenario::Preempt;
-
-/// How the boot's VM driver ended, from the host's side.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exit {
-    /// vng returned this code (255 when the guest panicked or QEMU died).
-    Code(i32),
-    /// vng was killed by this signal.
-    Signal(i32),
-    /// The harness killed the boot (deadline or interruption) before vng ended by itself.
-    Killed,
-}
-
-impl fmt::Display for Exit {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Exit::Code(c) => write!(f, "vng exited with status {c}"),
-            Exit::Signal(s) => write!(f, "vng was killed by signal {s} ({})", signal_name(*s)),
-            Exit::Killed => f.write_str("the harness killed the boot"),
-        }
-    }
-}
-
-/// `SIGKILL` for 9, as people read signals.
-pub fn signal_name(signal: i32) -> String {
-    nix::sys::signal::Signal::try_from(signal)
-        .map_or_else(|_| format!("signal {signal}"), |s| s.as_str().to_owned())
-}
+use crate::vm::Exit;
 
 /// The host side of a boot's end.
 #[derive(Debug, Clone, PartialEq)]
@@ -172,7 +144,7 @@ pub fn read(console: &[u8], ending: Ending) -> BootRecord {
 
 /// `hog_busy: hogging CPU 1 for 10 s ...` -> (hog_busy, 1).
 fn hog_start(text: &str) -> Option<HogStart> {
-    let (module, rest) = text.split_once(crate::guest::HOGGING)?;
+    let (module, rest) = text.split_once(protocol::HOGGING)?;
     let cpu = rest.split_whitespace().next()?.parse().ok()?;
     let module = module.trim();
     module.starts_with("hog_").then(|| HogStart {

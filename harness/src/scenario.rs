@@ -163,6 +163,14 @@ mod serde_regex_opt {
     }
 }
 
+/// Whether every `expect` rule that applies under `preempt` has its `min` reports: the guest's
+/// cue to end a scenario early. A scenario with no such rule (a control) is never done early.
+pub fn expectations_met(rules: &[Rule], guest: Guest, reports: &[Report]) -> bool {
+    let mut applicable = rules.iter().filter(|r| r.applies_to(guest)).peekable();
+    applicable.peek().is_some()
+        && applicable.all(|rule| reports.iter().filter(|r| rule.matches(r)).count() >= rule.min)
+}
+
 impl Rule {
     pub fn matches(&self, report: &Report) -> bool {
         self.kind.matches(report.kind)

@@ -24,3 +24,9 @@ pub fn caught() -> Option<i32> {
     let signal = CAUGHT.get()?.load(Ordering::SeqCst);
     (signal != 0).then_some(signal as i32)
 }
+
+/// `SIGKILL` for 9, as people read signals.
+pub fn signal_name(signal: i32) -> String {
+    nix::sys::signal::Signal::try_from(signal)
+        .map_or_else(|_| format!("signal {signal}"), |s| s.as_str().to_owned())
+}

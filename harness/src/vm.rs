@@ -27,7 +27,7 @@ use nix::unistd::Pid;
 
 use crate::guest_root::GuestRoot;
 use crate::kernel::Arch;
-use crate::record::Exit;
+use crate::signals::signal_name;
 
 /// What to boot.
 #[derive(Debug, Clone)]
@@ -129,6 +129,27 @@ pub enum Stream {
     Console,
     /// The guest command's stdout.
     Stdout,
+}
+
+/// How the boot's VM driver ended, from the host's side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// vng returned this code (255 when the guest panicked or QEMU died).
+    Code(i32),
+    /// vng was killed by this signal.
+    Signal(i32),
+    /// The harness killed the boot (deadline or interruption) before vng ended by itself.
+    Killed,
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Exit::Code(c) => write!(f, "vng exited with status {c}"),
+            Exit::Signal(s) => write!(f, "vng was killed by signal {s} ({})", signal_name(*s)),
+            Exit::Killed => f.write_str("the harness killed the boot"),
+        }
+    }
 }
 
 /// How a boot ended.

@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 
 use hogs::judge::{judge_boot, Outcome, Verdict};
 use hogs::protocol::{encode, Event};
-use hogs::record::{self, Exit};
+use hogs::record;
 use hogs::scenario::Scenario;
+use hogs::vm::Exit;
 use hogs::vm::{Boot, Ended};
 
 const HOGS: &str = env!("CARGO_BIN_EXE_hogs");
