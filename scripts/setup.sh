@@ -9,7 +9,7 @@ VIRTME_NG_VERSION=1.42
 # validator, an independent JUnit reader).
 PYTHON_CHECKERS=(kcidb-io==141 jsonschema==4.26.0 junitparser==5.0.3)
 
-# Why each package is here (DESIGN.md has the measurements behind these choices):
+# Why each package is here (../shared/DESIGN.md has the measurements behind these choices):
 DEBIAN_PACKAGES=(
   rustc-web rust-web-src rust-web-clippy   # /usr/bin/rustc with rust-src (rustup's has none); CLIPPY=1
   libclang-19-dev               # bindgen needs libclang >= 17 for newer kernels; 14 is Debian's default

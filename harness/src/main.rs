@@ -77,7 +77,11 @@ fn parse_arch(text: &str) -> std::result::Result<Arch, String> {
 #[derive(Subcommand)]
 enum Cmd {
     /// List the scenarios with their one-line descriptions.
-    List,
+    List {
+        /// The whole scenario reference in Markdown (docs/scenarios.md).
+        #[arg(long)]
+        markdown: bool,
+    },
     /// Boot the kernel, trigger each scenario's lockup and judge the watchdog's reports.
     Run {
         /// Scenarios to run (all when none is named).
@@ -240,8 +244,12 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| root.join("expected"));
     match cli.command {
-        Cmd::List => {
-            for s in scenario::load_dir(&scenario_dir)? {
+        Cmd::List { markdown } => {
+            let all = scenario::load_dir(&scenario_dir)?;
+            if markdown {
+                print!("{}", scenario::reference(&all));
+            }
+            for s in all.iter().filter(|_| !markdown) {
                 println!("{:<24} {}", s.name, s.summary);
             }
             Ok(ExitCode::SUCCESS)

@@ -820,14 +820,19 @@ impl Scenario {
 
     /// What the scenario does and proves, for `hogs explain SCENARIO`.
     pub fn explain(&self) -> String {
-        let mut out = format!(
-            "{}: {}\n\n{}\n",
+        format!(
+            "{}: {}\n\n{}\n\n{}",
             self.name,
             self.summary,
-            self.description.trim()
-        );
-        out += &format!(
-            "\nBoot: {} vCPUs, kernel arguments {}. Hog: insmod {}.ko {}\n",
+            self.description.trim(),
+            self.facts()
+        )
+    }
+
+    /// The scenario's boot, hog, settings, rules and windows, one sentence a line.
+    fn facts(&self) -> String {
+        let mut out = format!(
+            "Boot: {} vCPUs, kernel arguments {}. Hog: insmod {}.ko {}\n",
             self.cpus,
             self.kernel_args().join(" "),
             self.module,
@@ -892,11 +897,6 @@ impl Scenario {
             out += &format!("First reports in this order: {}.\n", names.join(", then "));
         }
         out
-    }
-
-    /// The latest the first expected report may come ([`Scenario::window`]).
-    pub fn latency_bound(&self) -> Option<f64> {
-        self.window().map(|w| w.latest)
     }
 }
 
@@ -1037,6 +1037,36 @@ pub fn follows_timer_lag(kind: Kind) -> bool {
 /// kernel's 5 GHz guess of the CPU's clock over QEMU's 1 GHz cycle counter.
 pub const PERF_SECS_PER_THRESH: f64 = 5.0;
 
+/// The scenario reference, `docs/scenarios.md`: every scenario's summary, description and facts
+/// as `hogs explain` prints them, generated so that it cannot drift from `expected/`.
+pub fn reference(scenarios: &[Scenario]) -> String {
+    let mut out = String::from(
+        "# Scenarios\n\nGenerated from `expected/*.toml` by `hogs list --markdown > docs/scenarios.md`; \
+         a test fails when this file is not what that prints. `hogs explain NAME` prints one.\n\n\
+         | scenario | what it shows |\n|---|---|\n",
+    );
+    for s in scenarios {
+        out += &format!(
+            "| [{}](#{}) | {} |\n",
+            s.name,
+            s.name,
+            s.summary.replace('|', "\\|")
+        );
+    }
+    for s in scenarios {
+        out += &format!(
+            "\n## {}\n\n{}\n\n{}\n\n",
+            s.name,
+            s.summary,
+            s.description.trim()
+        );
+        for fact in s.facts().lines() {
+            out += &format!("- {fact}\n");
+        }
+    }
+    out
+}
+
 /// Loads every `*.toml` in `dir`, sorted by name.
 pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -1078,6 +1108,16 @@ pub fn select(all: Vec<Scenario>, names: &[String]) -> Result<Vec<Scenario>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_committed_reference_is_the_generated_one() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../expected");
+        let committed = include_str!("../../docs/scenarios.md");
+        assert!(
+            committed == reference(&load_dir(&dir).unwrap()),
+            "docs/scenarios.md is stale: run `target/release/hogs list --markdown > docs/scenarios.md`"
+        );
+    }
 
     const GOOD: &str = r#"
 summary = "busy loop"
@@ -1126,7 +1166,7 @@ params = { secs = 17 }
         let buddy = s.on_kernel(|_| None);
         assert_eq!(buddy.param_string(), "cpu=1 secs=6");
         assert_eq!(buddy.hard_detector, HardDetector::Buddy);
-        assert_eq!(buddy.latency_bound(), Some(3.6));
+        assert_eq!(buddy.window().map(|w| w.latest), Some(3.6));
         let perf = s.on_kernel(|o| (o == "CONFIG_HARDLOCKUP_DETECTOR_PERF").then_some("y"));
         assert_eq!(perf.param_string(), "cpu=1 secs=17");
         assert_eq!(perf.wait_secs(), 18);

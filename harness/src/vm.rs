@@ -1,7 +1,7 @@
 //! One boot of a kernel in virtme-ng, whose processes never outlive it.
 //!
-//! Measured on these machines (DESIGN.md): vng needs `--disable-kvm` (KVM is unusable here) and
-//! `--force-9p`; the console reaches the host only with `-v`, on vng's stderr; vng has no
+//! Measured on these machines (`../shared/DESIGN.md`, beside the project): vng needs
+//! `--disable-kvm` (KVM is unusable here) and `--force-9p`; the console reaches the host only with `-v`, on vng's stderr; vng has no
 //! timeout of its own, and QEMU may outlive it.
 //!
 //! The harness does not start vng itself: it starts `hogs boot-guard -- vng ...` ([`guard`]) in a

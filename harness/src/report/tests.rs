@@ -7,7 +7,7 @@ use super::*;
 
 /// Every fixture, so a new file without a test is noticed. `seed*` are the reports quoted in
 /// the seed articles, verbatim (the pausetest one with the `BUG:`/`CPU 0:`/`Modules linked in:`
-/// lines of RHEL 5 that the article leaves out); `design_*` rebuild DESIGN.md's measured lines
+/// lines of RHEL 5 that the article leaves out); `design_*` rebuild the measured lines of ../shared/DESIGN.md
 /// into whole 6.12/7.3 consoles; the rest are hand-made edge cases. Hand-made from the format
 /// strings of the kernel sources: `workqueue_*` from kernel/workqueue.c (wq_watchdog_timer_fn,
 /// show_pwq, show_one_worker_pool, show_cpu_pools_hogs of 6.12 / show_cpu_pools_busy_workers of
@@ -214,7 +214,7 @@ fn seed004_ext3_detected_on_cpu() {
     assert_eq!(r.module.as_deref(), Some("ext3"));
 }
 
-// --- DESIGN.md's measured reports ---
+// --- ../shared/DESIGN.md's measured reports ---
 
 #[test]
 fn design_rust_busy_loop() {
@@ -229,7 +229,7 @@ fn design_rust_busy_loop() {
         Some("_RNvCs32VmJVZqcFt_8hog_busy10hog_thread+0x3b/0x50")
     );
     assert_eq!(r.line, 12);
-    // The harness measures detection latency this way: 5.2 s in DESIGN.md.
+    // The harness measures detection latency this way: 5.2 s in ../shared/DESIGN.md.
     let latency = r.time.unwrap() - marker_time(&console, "hogs-mark: begin busy-loop");
     assert!((latency - 5.212816).abs() < 1e-6, "{latency}");
 }
