@@ -14,6 +14,7 @@ use hogs::modules::{Lint, Modules};
 use hogs::protocol::{BootFacts, Event};
 use hogs::record;
 use hogs::results::{self, RunResult};
+use hogs::scenario::Scenario;
 use hogs::{compare, guest, output, report, runner, scenario, signals, vm};
 
 /// The kernel series the suite runs on when none is named.
@@ -70,6 +71,51 @@ struct KernelArgs {
     arch: Option<Arch>,
 }
 
+/// `hogs run`'s arguments.
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Scenarios to run (all when none is named).
+    scenarios: Vec<String>,
+    #[command(flatten)]
+    kernel: KernelArgs,
+    /// Add a kernel argument to every boot (e.g. `nosoftlockup`: the suite must go red).
+    #[arg(long, value_name = "ARG")]
+    append: Vec<String>,
+    /// Stream the guest console with the watchdog's lines highlighted (for one scenario).
+    #[arg(long)]
+    live: bool,
+    /// Folder for consoles and plans (default: runs/<time> in the project).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Deadline for the whole run, in seconds.
+    #[arg(long, default_value_t = 1800)]
+    timeout: u64,
+    /// Guest memory.
+    #[arg(long, default_value = "1G")]
+    memory: String,
+    /// Boots at a time, across kernels (default: four per host CPU, as far as the host's
+    /// available memory holds that many guests).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    jobs: Option<u32>,
+    /// Run only shard I of N of the boots (1-based), for a CI matrix; `hogs merge` joins the
+    /// shards' results. Every shard must get the same other arguments.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    shard: Option<(usize, usize)>,
+    /// One boot per scenario: a verdict must not depend on what shared its boot.
+    #[arg(long, conflicts_with = "shuffle")]
+    isolate: bool,
+    /// Group and order the scenarios at random from this seed (recorded in the results):
+    /// a verdict must not depend on its neighbours or its place in a boot.
+    #[arg(long, value_name = "SEED")]
+    shuffle: Option<u64>,
+    /// Start each boot's first hog without waiting for the kernel's boot-time work (the
+    /// TSC's refinement): only to show the false reports that wait prevents.
+    #[arg(long, hide = true)]
+    no_settle: bool,
+    #[command(flatten)]
+    outputs: Outputs,
+}
+
 fn parse_arch(text: &str) -> std::result::Result<Arch, String> {
     Arch::parse(text).ok_or_else(|| format!("unknown architecture `{text}` (known: x86_64, arm64)"))
 }
@@ -83,75 +129,14 @@ enum Cmd {
         markdown: bool,
     },
     /// Boot the kernel, trigger each scenario's lockup and judge the watchdog's reports.
-    Run {
-        /// Scenarios to run (all when none is named).
-        scenarios: Vec<String>,
-        #[command(flatten)]
-        kernel: KernelArgs,
-        /// Add a kernel argument to every boot (e.g. `nosoftlockup`: the suite must go red).
-        #[arg(long, value_name = "ARG")]
-        append: Vec<String>,
-        /// Stream the guest console with the watchdog's lines highlighted (for one scenario).
-        #[arg(long)]
-        live: bool,
-        /// Print KTAP v1 on stdout.
-        #[arg(long)]
-        ktap: bool,
-        /// Write JUnit XML here.
-        #[arg(long, value_name = "FILE")]
-        junit: Option<PathBuf>,
-        /// Write the results as JSON here.
-        #[arg(long, value_name = "FILE")]
-        json: Option<PathBuf>,
-        /// Folder for consoles and plans (default: runs/<time> in the project).
-        #[arg(long, value_name = "DIR")]
-        out: Option<PathBuf>,
-        /// Deadline for the whole run, in seconds.
-        #[arg(long, default_value_t = 1800)]
-        timeout: u64,
-        /// Guest memory.
-        #[arg(long, default_value = "1G")]
-        memory: String,
-        /// Boots at a time, across kernels (default: four per host CPU, as far as the host's
-        /// available memory holds that many guests).
-        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
-        jobs: Option<u32>,
-        /// Run only shard I of N of the boots (1-based), for a CI matrix; `hogs merge` joins the
-        /// shards' results. Every shard must get the same other arguments.
-        #[arg(long, value_name = "I/N", value_parser = parse_shard)]
-        shard: Option<(usize, usize)>,
-        /// Write the results as KCIDB v5 JSON (KernelCI) here.
-        #[arg(long, value_name = "FILE")]
-        kcidb: Option<PathBuf>,
-        /// One boot per scenario: a verdict must not depend on what shared its boot.
-        #[arg(long, conflicts_with = "shuffle")]
-        isolate: bool,
-        /// Group and order the scenarios at random from this seed (recorded in the results):
-        /// a verdict must not depend on its neighbours or its place in a boot.
-        #[arg(long, value_name = "SEED")]
-        shuffle: Option<u64>,
-        /// Start each boot's first hog without waiting for the kernel's boot-time work (the
-        /// TSC's refinement): only to show the false reports that wait prevents.
-        #[arg(long, hide = true)]
-        no_settle: bool,
-    },
+    Run(RunArgs),
     /// Join the results of shards (`hogs run --shard I/N --json FILE`) into whole runs, and write
     /// them as any output `run` writes. Exits 1 unless every scenario passed.
     Merge {
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// Write the merged results as JSON here.
-        #[arg(long, value_name = "FILE")]
-        json: Option<PathBuf>,
-        /// Write JUnit XML here.
-        #[arg(long, value_name = "FILE")]
-        junit: Option<PathBuf>,
-        /// Write KCIDB v5 JSON here.
-        #[arg(long, value_name = "FILE")]
-        kcidb: Option<PathBuf>,
-        /// Print KTAP v1 on stdout.
-        #[arg(long)]
-        ktap: bool,
+        #[command(flatten)]
+        outputs: Outputs,
     },
     /// Print the JSON Schema of results files (schema/results.schema.json).
     Schema,
@@ -231,114 +216,32 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    // Canonical, so paths in messages and results read /x/runs, not /x/harness/../runs.
-    let root = std::fs::canonicalize(&cli.root).with_context(|| {
-        format!(
-            "project folder {} not found (set HOGS_ROOT)",
-            cli.root.display()
-        )
-    })?;
-    let root = root.as_path();
-    let scenario_dir = cli
-        .scenario_dir
-        .clone()
-        .unwrap_or_else(|| root.join("expected"));
+    let project = Project::of(&cli)?;
+    if matches!(
+        cli.command,
+        Cmd::List { .. }
+            | Cmd::Check { .. }
+            | Cmd::Compare { .. }
+            | Cmd::Explain { .. }
+            | Cmd::Schema
+    ) {
+        end_quietly_on_closed_stdout();
+    }
     match cli.command {
-        Cmd::List { markdown } => {
-            let all = scenario::load_dir(&scenario_dir)?;
-            if markdown {
-                print!("{}", scenario::reference(&all));
-            }
-            for s in all.iter().filter(|_| !markdown) {
-                println!("{:<24} {}", s.name, s.summary);
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Cmd::Check { file, json } => {
-            let text = read_input(&file)?;
-            let reports = report::parse(&text);
-            if !report::looks_like_kernel_log(&text, &reports) {
-                bail!(
-                    "{} does not look like a kernel log: no [seconds] timestamps, no kernel lines, no reports",
-                    file.display()
-                );
-            }
-            if json {
-                println!("{}", report::to_json(&reports));
-            } else {
-                for r in &reports {
-                    let incomplete = r
-                        .corrupted
-                        .as_deref()
-                        .map_or(String::new(), |why| format!(" (incomplete: {why})"));
-                    println!(
-                        "line {}: {} | {}{incomplete}",
-                        r.line,
-                        r.title,
-                        hogs::judge::describe(r)
-                    );
-                }
-                if reports.is_empty() {
-                    println!("no reports");
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Cmd::Compare { files, only } => {
-            let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
-            let (a, b) = compare::load(&paths)?;
-            let (table, changed) = compare::table(&a, &b, &only);
-            print!("{table}");
-            Ok(if changed {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
-            })
-        }
-        Cmd::Explain { file } => {
-            let named = file.to_str().filter(|n| !n.contains('/') && !file.exists());
-            if let Some(name) = named.filter(|n| *n != "-") {
-                let all = scenario::load_dir(&scenario_dir)?;
-                let s = scenario::select(all, &[name.to_owned()])?.remove(0);
-                print!("{}", s.explain());
-                return Ok(ExitCode::SUCCESS);
-            }
-            let text = read_input(&file)?;
-            let reports = report::parse(&text);
-            if !report::looks_like_kernel_log(&text, &reports) {
-                bail!(
-                    "{} does not look like a kernel log (nor is it a scenario: see `hogs list`)",
-                    file.display()
-                );
-            }
-            print!("{}", report::explain(&reports));
-            Ok(ExitCode::SUCCESS)
-        }
+        Cmd::List { markdown } => list(&project, markdown),
+        Cmd::Check { file, json } => check(&file, json),
+        Cmd::Compare { files, only } => compare_runs(&files, &only),
+        Cmd::Explain { file } => explain(&project, &file),
         Cmd::Kernel { kernel } => {
-            println!("{}", resolve_kernel(root, &kernel)?.dir.display());
+            println!("{}", resolve_kernel(&project.root, &kernel)?.dir.display());
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Build { kernel, clippy } => {
-            let kernel = resolve_kernel(root, &kernel)?;
-            let lint = if clippy { Lint::Clippy } else { Lint::None };
-            let modules = Modules::build(root, &kernel, &cache_dir(), lint)?;
-            println!(
-                "built {} for Linux {}: {}",
-                modules.list()?.join(", "),
-                kernel.release,
-                modules.dir.display()
-            );
-            Ok(ExitCode::SUCCESS)
-        }
+        Cmd::Build { kernel, clippy } => build(&project, &kernel, clippy),
         Cmd::BootCheck { kernel } => {
-            let kernel = resolve_kernel(root, &kernel)?;
-            let (guest_root, guest_exe) = guest_side(root, kernel.arch, cli.host_root)?;
-            boot_check(
-                &vm::resolve_driver(&cli.vng),
-                &kernel,
-                guest_root.as_ref(),
-                &guest_exe,
-            )
+            let kernel = resolve_kernel(&project.root, &kernel)?;
+            let (guest_root, guest_exe) =
+                guest_side(&project.root, kernel.arch, project.host_root)?;
+            boot_check(&project.vng, &kernel, guest_root.as_ref(), &guest_exe)
         }
         Cmd::BootGuard { command } => {
             let (program, args) = command
@@ -347,158 +250,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             vm::guard(&PathBuf::from(program), args)
         }
         Cmd::Guest { .. } => unreachable!("handled before the project folder is needed"),
-        Cmd::Run {
-            scenarios,
-            kernel,
-            append,
-            live,
-            ktap,
-            junit,
-            json,
-            out,
-            timeout,
-            memory,
-            jobs,
-            shard,
-            kcidb,
-            isolate,
-            shuffle,
-            no_settle,
-        } => {
-            let all = scenario::load_dir(&scenario_dir)?;
-            let selected = scenario::select(all, &scenarios)?;
-            if live && selected.len() != 1 {
-                bail!("--live shows one scenario: name it (see `hogs list`)");
-            }
-            let kernels = resolve_kernels(root, &kernel)?;
-            let out_dir = out.unwrap_or_else(|| root.join("runs").join(run_stamp()));
-            std::fs::create_dir_all(&out_dir)
-                .with_context(|| format!("cannot create {}", out_dir.display()))?;
-            // From here on a signal ends the boot in progress and the results so far are written.
-            signals::install()?;
-            let mut targets = Vec::new();
-            for (i, kernel) in kernels.iter().enumerate() {
-                // One kernel: its consoles in the run folder itself; several: a folder each.
-                let kernel_dir = if kernels.len() == 1 {
-                    out_dir.clone()
-                } else {
-                    out_dir.join(format!("k{}-{}", i + 1, kernel.release))
-                };
-                eprintln!(
-                    "hogs: {} scenario(s) on Linux {} ({}), consoles in {}",
-                    selected.len(),
-                    kernel.release,
-                    kernel.dir.display(),
-                    kernel_dir.display()
-                );
-                // Hogs or a guest side that cannot be built for one kernel make that kernel's
-                // scenarios ERROR.
-                let guest = guest_side(root, kernel.arch, cli.host_root);
-                let modules = guest
-                    .as_ref()
-                    .map_err(|e| anyhow::anyhow!("{e:#}"))
-                    .and_then(|_| Modules::build(root, kernel, &cache_dir(), Lint::None))
-                    .map_err(|e| format!("{e:#}").replace('\n', " "));
-                let (guest_root, guest_exe) = guest.unwrap_or_default();
-                if let Err(e) = &modules {
-                    eprintln!("hogs: Linux {}: {e}", kernel.release);
-                }
-                let dir = if kernels.len() == 1 {
-                    ".".to_owned()
-                } else {
-                    format!("k{}-{}", i + 1, kernel.release)
-                };
-                targets.push(runner::Target {
-                    kernel,
-                    modules,
-                    out_dir: kernel_dir,
-                    dir,
-                    root: guest_root,
-                    guest_exe,
-                });
-            }
-            let jobs = jobs.map_or_else(|| default_jobs(&memory), |j| j as usize);
-            let opts = runner::Options {
-                append: append.clone(),
-                live,
-                jobs: if live { 1 } else { jobs },
-                deadline: Duration::from_secs(timeout),
-                memory: memory.clone(),
-                vng: vm::resolve_driver(&cli.vng),
-                shard,
-                hogs: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("hogs")),
-                grouping: match (isolate, shuffle) {
-                    (true, _) => runner::Grouping::Isolate,
-                    (false, Some(seed)) => runner::Grouping::Shuffle(seed),
-                    (false, None) => runner::Grouping::Shared,
-                },
-                no_settle,
-            };
-            if let Some(seed) = shuffle {
-                eprintln!("hogs: scenarios grouped and ordered at random from seed {seed} (--shuffle {seed})");
-            }
-            let results = runner::run(&targets, &selected, &opts, &|line| eprintln!("{line}"));
-            if kernels.len() > 1 {
-                for (target, result) in targets.iter().zip(&results) {
-                    // Each kernel's own results too, e.g. to compare one of them with another run.
-                    let own = RunResult {
-                        dir: ".".into(),
-                        ..result.clone()
-                    };
-                    std::fs::write(
-                        target.out_dir.join("results.json"),
-                        results::to_json(std::slice::from_ref(&own)),
-                    )?;
-                }
-            }
-            std::fs::write(out_dir.join("results.json"), results::to_json(&results))?;
-            let run_id = out_dir
-                .file_name()
-                .map_or("run".to_owned(), |n| n.to_string_lossy().into_owned());
-            let outputs = Outputs {
-                json,
-                junit,
-                kcidb,
-                ktap,
-            };
-            outputs.write(&results, &run_id)?;
-            for result in &results {
-                print_summary(result);
-            }
-            if let Some(signal) = signals::caught() {
-                eprintln!(
-                    "hogs: interrupted by {}: results so far in {}",
-                    signals::signal_name(signal),
-                    out_dir.join("results.json").display()
-                );
-                return Ok(ExitCode::from(128 + signal as u8));
-            }
-            Ok(verdict_code(&results))
-        }
-        Cmd::Merge {
-            files,
-            json,
-            junit,
-            kcidb,
-            ktap,
-        } => {
-            let mut parts = Vec::new();
-            for file in &files {
-                parts.extend(results::read(file)?.runs);
-            }
-            let merged = results::merge(parts)?;
-            let outputs = Outputs {
-                json,
-                junit,
-                kcidb,
-                ktap,
-            };
-            outputs.write(&merged, "merged")?;
-            for result in &merged {
-                print_summary(result);
-            }
-            Ok(verdict_code(&merged))
-        }
+        Cmd::Run(args) => run(&project, args),
+        Cmd::Merge { files, outputs } => merge(&files, &outputs),
         Cmd::Schema => {
             print!("{}", results::schema());
             Ok(ExitCode::SUCCESS)
@@ -506,11 +259,299 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-/// Where the results go besides the run folder.
+/// For commands that only print: `hogs list | head` ends them as it ends `ls`, by SIGPIPE,
+/// instead of a panic in `println!` (Rust ignores SIGPIPE by default). Not for `run`, whose
+/// results must still be written when whatever reads its KTAP goes away.
+fn end_quietly_on_closed_stdout() {
+    use nix::sys::signal::{signal, SigHandler, Signal};
+    // SAFETY: `signal()` is unsafe because a handler must be async-signal-safe; SIG_DFL installs
+    // no handler of ours, and no other thread exists yet to race with the change.
+    let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
+}
+
+/// What every subcommand run on the host needs to know of the project and its tools.
+struct Project {
+    /// Canonical, so paths in messages and results read /x/runs, not /x/harness/../runs.
+    root: PathBuf,
+    scenario_dir: PathBuf,
+    vng: PathBuf,
+    host_root: bool,
+}
+
+impl Project {
+    fn of(cli: &Cli) -> Result<Project> {
+        let root = std::fs::canonicalize(&cli.root).with_context(|| {
+            format!(
+                "project folder {} not found (set HOGS_ROOT)",
+                cli.root.display()
+            )
+        })?;
+        let scenario_dir = cli
+            .scenario_dir
+            .clone()
+            .unwrap_or_else(|| root.join("expected"));
+        Ok(Project {
+            root,
+            scenario_dir,
+            vng: vm::resolve_driver(&cli.vng),
+            host_root: cli.host_root,
+        })
+    }
+
+    fn scenarios(&self) -> Result<Vec<Scenario>> {
+        scenario::load_dir(&self.scenario_dir)
+    }
+}
+
+/// `hogs list`: a line per scenario, or the whole reference in Markdown.
+fn list(project: &Project, markdown: bool) -> Result<ExitCode> {
+    let all = project.scenarios()?;
+    if markdown {
+        print!("{}", scenario::reference(&all));
+    } else {
+        for s in &all {
+            println!("{:<24} {}", s.name, s.summary);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The console text of `file` (or stdin), refused unless it looks like a kernel log.
+fn kernel_log(file: &Path, otherwise: &str) -> Result<(Vec<u8>, Vec<report::Report>)> {
+    let text = read_input(file)?;
+    let reports = report::parse(&text);
+    if !report::looks_like_kernel_log(&text, &reports) {
+        bail!(
+            "{} does not look like a kernel log{otherwise}",
+            file.display()
+        );
+    }
+    Ok((text, reports))
+}
+
+/// `hogs check`: the hang reports in a console log, a line each or as JSON.
+fn check(file: &Path, json: bool) -> Result<ExitCode> {
+    let (_, reports) = kernel_log(
+        file,
+        ": no [seconds] timestamps, no kernel lines, no reports",
+    )?;
+    if json {
+        println!("{}", report::to_json(&reports));
+        return Ok(ExitCode::SUCCESS);
+    }
+    for r in &reports {
+        let incomplete = r
+            .corrupted
+            .as_deref()
+            .map_or(String::new(), |why| format!(" (incomplete: {why})"));
+        println!(
+            "line {}: {} | {}{incomplete}",
+            r.line,
+            r.title,
+            hogs::judge::describe(r)
+        );
+    }
+    if reports.is_empty() {
+        println!("no reports");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `hogs compare`: two runs side by side; 1 when a verdict changed.
+fn compare_runs(files: &[PathBuf], only: &[String]) -> Result<ExitCode> {
+    let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    let (a, b) = compare::load(&paths)?;
+    let (table, changed) = compare::table(&a, &b, only);
+    print!("{table}");
+    Ok(if changed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `hogs explain`: a scenario by its name, or the reports of a console log.
+fn explain(project: &Project, file: &Path) -> Result<ExitCode> {
+    let named = file.to_str().filter(|n| !n.contains('/') && !file.exists());
+    if let Some(name) = named.filter(|n| *n != "-") {
+        let s = scenario::select(project.scenarios()?, &[name.to_owned()])?.remove(0);
+        print!("{}", s.explain());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (_, reports) = kernel_log(file, " (nor is it a scenario: see `hogs list`)")?;
+    print!("{}", report::explain(&reports));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `hogs build`: the hog modules against one kernel, warning-free (and clippy-clean).
+fn build(project: &Project, kernel: &KernelArgs, clippy: bool) -> Result<ExitCode> {
+    let kernel = resolve_kernel(&project.root, kernel)?;
+    let lint = if clippy { Lint::Clippy } else { Lint::None };
+    let modules = Modules::build(&project.root, &kernel, &cache_dir(), lint)?;
+    println!(
+        "built {} for Linux {}: {}",
+        modules.list()?.join(", "),
+        kernel.release,
+        modules.dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `hogs run`: every selected scenario on every kernel, the results written wherever asked.
+fn run(project: &Project, args: RunArgs) -> Result<ExitCode> {
+    let selected = scenario::select(project.scenarios()?, &args.scenarios)?;
+    if args.live && selected.len() != 1 {
+        bail!("--live shows one scenario: name it (see `hogs list`)");
+    }
+    let kernels = resolve_kernels(&project.root, &args.kernel)?;
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| project.root.join("runs").join(run_stamp()));
+    std::fs::create_dir_all(&out_dir)
+        .with_context(|| format!("cannot create {}", out_dir.display()))?;
+    // From here on a signal ends the boot in progress and the results so far are written.
+    signals::install()?;
+    let targets = run_targets(project, &kernels, selected.len(), &out_dir);
+    let opts = run_options(project, &args);
+    if let Some(seed) = args.shuffle {
+        eprintln!(
+            "hogs: scenarios grouped and ordered at random from seed {seed} (--shuffle {seed})"
+        );
+    }
+    let results = runner::run(&targets, &selected, &opts, &|line| eprintln!("{line}"));
+    if kernels.len() > 1 {
+        for (target, result) in targets.iter().zip(&results) {
+            // Each kernel's own results too, e.g. to compare one of them with another run.
+            let own = RunResult {
+                dir: ".".into(),
+                ..result.clone()
+            };
+            std::fs::write(
+                target.out_dir.join("results.json"),
+                results::to_json(std::slice::from_ref(&own)),
+            )?;
+        }
+    }
+    std::fs::write(out_dir.join("results.json"), results::to_json(&results))?;
+    let run_id = out_dir
+        .file_name()
+        .map_or("run".to_owned(), |n| n.to_string_lossy().into_owned());
+    args.outputs.write(&results, &run_id)?;
+    for result in &results {
+        print_summary(result);
+    }
+    if let Some(signal) = signals::caught() {
+        eprintln!(
+            "hogs: interrupted by {}: results so far in {}",
+            signals::signal_name(signal),
+            out_dir.join("results.json").display()
+        );
+        return Ok(ExitCode::from(128 + signal as u8));
+    }
+    Ok(verdict_code(&results))
+}
+
+/// Each kernel with its hogs and guest side built, and its own folder for consoles. Hogs or a
+/// guest side that cannot be built for one kernel make that kernel's scenarios ERROR.
+fn run_targets<'k>(
+    project: &Project,
+    kernels: &'k [Kernel],
+    scenarios: usize,
+    out_dir: &Path,
+) -> Vec<runner::Target<'k>> {
+    let mut targets = Vec::new();
+    for (i, kernel) in kernels.iter().enumerate() {
+        // One kernel: its consoles in the run folder itself; several: a folder each.
+        let dir = if kernels.len() == 1 {
+            ".".to_owned()
+        } else {
+            format!("k{}-{}", i + 1, kernel.release)
+        };
+        let kernel_dir = if kernels.len() == 1 {
+            out_dir.to_path_buf()
+        } else {
+            out_dir.join(&dir)
+        };
+        eprintln!(
+            "hogs: {scenarios} scenario(s) on Linux {} ({}), consoles in {}",
+            kernel.release,
+            kernel.dir.display(),
+            kernel_dir.display()
+        );
+        let guest = guest_side(&project.root, kernel.arch, project.host_root);
+        let modules = guest
+            .as_ref()
+            .map_err(|e| anyhow::anyhow!("{e:#}"))
+            .and_then(|_| Modules::build(&project.root, kernel, &cache_dir(), Lint::None))
+            .map_err(|e| format!("{e:#}").replace('\n', " "));
+        let (guest_root, guest_exe) = guest.unwrap_or_default();
+        if let Err(e) = &modules {
+            eprintln!("hogs: Linux {}: {e}", kernel.release);
+        }
+        targets.push(runner::Target {
+            kernel,
+            modules,
+            out_dir: kernel_dir,
+            dir,
+            root: guest_root,
+            guest_exe,
+        });
+    }
+    targets
+}
+
+/// How the runner goes about a run: boots at a time, deadline, grouping.
+fn run_options(project: &Project, args: &RunArgs) -> runner::Options {
+    let jobs = args
+        .jobs
+        .map_or_else(|| default_jobs(&args.memory), |j| j as usize);
+    runner::Options {
+        append: args.append.clone(),
+        live: args.live,
+        jobs: if args.live { 1 } else { jobs },
+        deadline: Duration::from_secs(args.timeout),
+        memory: args.memory.clone(),
+        vng: project.vng.clone(),
+        shard: args.shard,
+        hogs: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("hogs")),
+        grouping: match (args.isolate, args.shuffle) {
+            (true, _) => runner::Grouping::Isolate,
+            (false, Some(seed)) => runner::Grouping::Shuffle(seed),
+            (false, None) => runner::Grouping::Shared,
+        },
+        no_settle: args.no_settle,
+    }
+}
+
+/// `hogs merge`: shards' results joined into whole runs; 1 unless every scenario passed.
+fn merge(files: &[PathBuf], outputs: &Outputs) -> Result<ExitCode> {
+    let mut parts = Vec::new();
+    for file in files {
+        parts.extend(results::read(file)?.runs);
+    }
+    let merged = results::merge(parts)?;
+    outputs.write(&merged, "merged")?;
+    for result in &merged {
+        print_summary(result);
+    }
+    Ok(verdict_code(&merged))
+}
+
+/// Where the results go besides the run folder (`run` and `merge` write the same outputs).
+#[derive(clap::Args)]
 struct Outputs {
+    /// Write the results as JSON here.
+    #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Write JUnit XML here.
+    #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
+    /// Write the results as KCIDB v5 JSON (KernelCI) here.
+    #[arg(long, value_name = "FILE")]
     kcidb: Option<PathBuf>,
+    /// Print KTAP v1 on stdout.
+    #[arg(long)]
     ktap: bool,
 }
 

@@ -177,3 +177,25 @@ fn check_of_a_missing_file_is_an_io_error() {
     let out = hogs(&["check", "/nonexistent/console.log"]);
     assert_one_line_error(&out, "cannot read /nonexistent/console.log");
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_a_listing_without_a_panic() {
+    use std::os::unix::process::ExitStatusExt;
+    // Its stdout's reader closed before it writes: `hogs list | head -0`.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hogs"))
+        .arg("list")
+        .env_remove("HOGS_SCENARIOS")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run hogs");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(
+        out.status.signal(),
+        Some(13),
+        "ended by SIGPIPE, as `ls` would: {stderr}"
+    );
+}
