@@ -23,6 +23,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use std::fmt;
+
 use crate::protocol::Event;
 use crate::record::{BootRecord, Stamped};
 use crate::report::{Kind, Report};
@@ -64,6 +66,37 @@ pub struct Verdict {
     pub window: Option<(usize, usize)>,
     /// Seconds from the scenario's start to its end (kernel clock), when it started.
     pub duration_secs: Option<f64>,
+    /// The first reason that blames the host, not the kernel, with what it blames: what the
+    /// runner reads to decide on a retry (the reason's text is for people).
+    #[serde(skip)]
+    pub host_fault: Option<(Cause, String)>,
+}
+
+/// What a reason blames when it is not the kernel's doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// The VM's processes died without the guest saying why, survived the kill, or the guest's
+    /// clock ran off the host's.
+    HostFault,
+    /// The guest never got through booting before its deadline (no panic, no hog loaded yet):
+    /// seen about once in a hundred 7.3 boots on a heavily loaded host, stuck in early boot
+    /// with the console silent. It says nothing about a watchdog.
+    BootHung,
+}
+
+impl Cause {
+    /// How a reason with this cause starts, for people reading it.
+    fn prefix(self) -> &'static str {
+        match self {
+            Cause::HostFault => "host fault: ",
+            Cause::BootHung => "hung while booting: ",
+        }
+    }
+
+    /// The reason for people: the cause's prefix, then `what`.
+    fn reason(self, what: impl fmt::Display) -> String {
+        format!("{}{what}", self.prefix())
+    }
 }
 
 /// Reasons gathered for one scenario; the worst outcome among them wins.
@@ -71,12 +104,27 @@ pub struct Verdict {
 struct Findings {
     worst: Option<Outcome>,
     reasons: Vec<String>,
+    host_fault: Option<(Cause, String)>,
 }
 
 impl Findings {
     fn add(&mut self, outcome: Outcome, reason: impl Into<String>) {
         self.worst = self.worst.max(Some(outcome));
         self.reasons.push(reason.into());
+    }
+
+    /// An ERROR that blames the host, not the kernel ([`Cause`]).
+    fn add_fault(&mut self, cause: Cause, what: impl fmt::Display) {
+        let reason = cause.reason(what);
+        self.host_fault.get_or_insert((cause, reason.clone()));
+        self.add(Outcome::Error, reason);
+    }
+
+    fn add_finding(&mut self, finding: Finding) {
+        match finding {
+            Finding::Plain(outcome, reason) => self.add(outcome, reason),
+            Finding::Fault(cause, what) => self.add_fault(cause, what),
+        }
     }
 
     fn verdict(
@@ -94,8 +142,16 @@ impl Findings {
             reports,
             window: None,
             duration_secs: None,
+            host_fault: self.host_fault,
         }
     }
+}
+
+/// One reason with its outcome, before it joins a scenario's [`Findings`].
+enum Finding {
+    Plain(Outcome, String),
+    /// An ERROR blaming the host: the cause, and what happened (without the cause's prefix).
+    Fault(Cause, String),
 }
 
 /// Judges every scenario of one boot, in the boot's order.
@@ -113,34 +169,27 @@ pub fn judge_boot(scenarios: &[&Scenario], record: &BootRecord) -> Vec<Verdict> 
                 verdict.outcome = verdict.outcome.max(Outcome::Fail);
                 verdict.reasons.push(reason.clone());
             }
-            for reason in &boot_errors {
+            for (cause, what) in &boot_errors {
                 verdict.outcome = Outcome::Error;
-                verdict.reasons.push(reason.clone());
+                let reason = cause.map_or_else(|| what.clone(), |c| c.reason(what));
+                if let Some(cause) = cause {
+                    verdict.host_fault.get_or_insert((*cause, reason.clone()));
+                }
+                verdict.reasons.push(reason);
             }
             verdict
         })
         .collect()
 }
 
-/// How every host-fault reason starts, so a run can tell the host's failures from the kernel's.
-pub const HOST_FAULT: &str = "host fault: ";
-
-/// How the reason starts when a guest never got through booting (no panic, no hog loaded yet)
-/// before its deadline: seen about once in a hundred 7.3 boots on a heavily loaded host, stuck
-/// in early boot with the console silent. It says nothing about a watchdog.
-pub const BOOT_HUNG: &str = "hung while booting: ";
-
 /// Whether a boot's verdicts blame the host or a stuck early boot and nothing else: a scenario
 /// is ERROR for a host fault (QEMU died, the guard could not kill everything...) or because the
 /// guest never reached its first step, and none failed or timed out. Such a boot is worth
 /// running once more; a boot with a FAIL or TIMEOUT never is.
 pub fn worth_retrying(verdicts: &[Verdict]) -> bool {
-    let host_fault = verdicts.iter().any(|v| {
-        v.outcome == Outcome::Error
-            && v.reasons
-                .iter()
-                .any(|r| r.starts_with(HOST_FAULT) || r.starts_with(BOOT_HUNG))
-    });
+    let host_fault = verdicts
+        .iter()
+        .any(|v| v.outcome == Outcome::Error && v.host_fault.is_some());
     host_fault
         && verdicts
             .iter()
@@ -162,23 +211,24 @@ pub enum Unrun {
 
 /// The verdict of a scenario whose boot never ran.
 pub fn unrun(why: &Unrun) -> Verdict {
-    let (outcome, reason) = match why {
-        Unrun::Interrupted(signal) => (
+    let finding = match why {
+        Unrun::Interrupted(signal) => Finding::Plain(
             Outcome::Error,
             format!("not run: interrupted by {}", signal_name(*signal)),
         ),
-        Unrun::DeadlinePassed => (
+        Unrun::DeadlinePassed => Finding::Plain(
             Outcome::Timeout,
             "not run: the run's deadline passed before this boot".to_owned(),
         ),
-        Unrun::HostFault(e) => (
-            Outcome::Error,
-            format!("{HOST_FAULT}the boot could not run: {e}"),
-        ),
-        Unrun::Kernel(e) => (Outcome::Error, format!("could not run on this kernel: {e}")),
+        Unrun::HostFault(e) => {
+            Finding::Fault(Cause::HostFault, format!("the boot could not run: {e}"))
+        }
+        Unrun::Kernel(e) => {
+            Finding::Plain(Outcome::Error, format!("could not run on this kernel: {e}"))
+        }
     };
     let mut f = Findings::default();
-    f.add(outcome, reason);
+    f.add_finding(finding);
     f.verdict(Vec::new(), None, Vec::new())
 }
 
@@ -195,25 +245,29 @@ pub fn lacking<'a>(
 }
 
 /// Faults of the whole boot that make every verdict of it untrustworthy.
-fn boot_errors(record: &BootRecord) -> Vec<String> {
+/// Each an ERROR, with the cause when it blames the host.
+fn boot_errors(record: &BootRecord) -> Vec<(Option<Cause>, String)> {
     let mut errors = Vec::new();
     if !record.ending.survivors.is_empty() {
-        errors.push(format!(
-            "{HOST_FAULT}processes of the boot survived the kill: {:?}",
-            record.ending.survivors
+        errors.push((
+            Some(Cause::HostFault),
+            format!(
+                "processes of the boot survived the kill: {:?}",
+                record.ending.survivors
+            ),
         ));
     }
     for (line, why) in &record.protocol_errors {
-        errors.push(format!("guest protocol: {why} (console line {line})"));
+        errors.push((None, format!("guest protocol: {why} (console line {line})")));
     }
     if let Some(rate) = record
         .ending
         .clock_rate
         .filter(|r| !CLOCK_RATES.contains(r))
     {
-        errors.push(format!(
-            "{HOST_FAULT}the guest's clock ran {rate:.2} times as fast as the host's during the guest step, so every timeout in it was off (a TSC calibrated while the host was loaded: see `tsc: Detected` in the console)"
-        ));
+        errors.push((Some(Cause::HostFault), format!(
+            "the guest's clock ran {rate:.2} times as fast as the host's during the guest step, so every timeout in it was off (a TSC calibrated while the host was loaded: see `tsc: Detected` in the console)"
+        )));
     }
     errors
 }
@@ -225,10 +279,10 @@ pub const CLOCK_RATES: std::ops::RangeInclusive<f64> = 0.67..=1.5;
 
 /// The boot ended (or was ended) before the scenario finished, with no panic or oops to say
 /// the guest died: why, from the host's side.
-fn cut_short(record: &BootRecord, what: &str) -> (Outcome, String) {
+fn cut_short(record: &BootRecord, what: &str) -> Finding {
     let ending = &record.ending;
     if let Some(signal) = ending.interrupted {
-        return (
+        return Finding::Plain(
             Outcome::Error,
             format!(
                 "{what}: interrupted by {}, the boot was killed",
@@ -237,7 +291,7 @@ fn cut_short(record: &BootRecord, what: &str) -> (Outcome, String) {
         );
     }
     if ending.timed_out {
-        return (
+        return Finding::Plain(
             Outcome::Timeout,
             format!(
                 "{what}: the boot's deadline passed; last console lines: {}",
@@ -246,18 +300,15 @@ fn cut_short(record: &BootRecord, what: &str) -> (Outcome, String) {
         );
     }
     if record.silent {
-        return (
-            Outcome::Error,
-            format!(
-                "{HOST_FAULT}{what}: {} and the VM printed nothing",
-                ending.exit
-            ),
+        return Finding::Fault(
+            Cause::HostFault,
+            format!("{what}: {} and the VM printed nothing", ending.exit),
         );
     }
-    (
-        Outcome::Error,
+    Finding::Fault(
+        Cause::HostFault,
         format!(
-            "{HOST_FAULT}{what}: {} and the console shows no panic or oops (QEMU or vng died on the host); last console lines: {}",
+            "{what}: {} and the console shows no panic or oops (QEMU or vng died on the host); last console lines: {}",
             ending.exit,
             record.tail_text()
         ),
@@ -277,16 +328,15 @@ fn not_started(record: &BootRecord) -> Verdict {
                     death.line
                 ),
             ),
-            None if record.ending.timed_out && record.ending.interrupted.is_none() => f.add(
-                Outcome::Error,
+            None if record.ending.timed_out && record.ending.interrupted.is_none() => f.add_fault(
+                Cause::BootHung,
                 format!(
-                    "{BOOT_HUNG}the boot's deadline passed before the guest step started; last console lines: {}",
+                    "the boot's deadline passed before the guest step started; last console lines: {}",
                     record.tail_text()
                 ),
             ),
             None => {
-                let (outcome, reason) = cut_short(record, "the boot ended before the guest step started");
-                f.add(outcome, reason);
+                f.add_finding(cut_short(record, "the boot ended before the guest step started"));
             }
         }
     } else if let Some(reason) = record.aborted() {
@@ -304,8 +354,7 @@ fn not_started(record: &BootRecord) -> Verdict {
             ),
         );
     } else {
-        let (outcome, reason) = cut_short(record, "not reached");
-        f.add(outcome, reason);
+        f.add_finding(cut_short(record, "not reached"));
     }
     f.verdict(Vec::new(), None, Vec::new())
 }
@@ -377,8 +426,7 @@ fn judge_scenario(scenario: &Scenario, record: &BootRecord, begin: &Stamped) -> 
 
     let death = (!finished).then(|| record.death(begin.line, end)).flatten();
     if !finished && death.is_none() {
-        let (outcome, reason) = cut_short(record, "the scenario did not finish");
-        f.add(outcome, reason);
+        f.add_finding(cut_short(record, "the scenario did not finish"));
     }
     match death {
         Some(d) if !scenario.panics => f.add(
@@ -1113,10 +1161,11 @@ cpu = 1
         assert!(
             v[0].reasons
                 .iter()
-                .any(|r| r.starts_with(HOST_FAULT) && r.contains("5.20 times as fast")),
+                .any(|r| r.starts_with("host fault: ") && r.contains("5.20 times as fast")),
             "{:?}",
             v[0].reasons
         );
+        assert_eq!(v[0].host_fault.as_ref().map(|f| f.0), Some(Cause::HostFault));
         assert!(worth_retrying(&v));
     }
 

@@ -499,9 +499,8 @@ impl BootJob<'_> {
             }
             let fault = verdicts
                 .iter()
-                .flat_map(|v| &v.reasons)
-                .find(|r| r.starts_with(judge::HOST_FAULT) || r.starts_with(judge::BOOT_HUNG))
-                .cloned()
+                .find_map(|v| v.host_fault.as_ref())
+                .map(|(_, reason)| reason.clone())
                 .unwrap_or_default();
             let first = self
                 .out_dir
