@@ -102,7 +102,7 @@ rc=${PIPESTATUS[0]}
 set -e
 [ "$rc" = 1 ] || { echo "compare exited $rc, expected 1 (verdicts changed)" >&2; exit 1; }
 for changed in busy-loop nopreempt-loop; do
-  grep -Eq "^$changed +.*verdict Pass -> Fail$" "$results/compare.txt" ||
+  grep -Eq "^$changed +.*verdict PASS -> FAIL$" "$results/compare.txt" ||
     { echo "compare does not show $changed going from PASS to FAIL" >&2; exit 1; }
 done
 grep -q "^2 scenario(s) changed verdict" "$results/compare.txt" ||

@@ -45,7 +45,7 @@ const LATENCY_NOISE_SECS: f64 = 2.0;
 fn change(a: Option<&SideScenario>, b: Option<&SideScenario>) -> Option<String> {
     match (a, b) {
         (Some(a), Some(b)) if a.outcome != b.outcome => {
-            Some(format!("verdict {:?} -> {:?}", a.outcome, b.outcome))
+            Some(format!("verdict {} -> {}", a.outcome, b.outcome))
         }
         (Some(a), Some(b)) => match (a.latency_secs, b.latency_secs) {
             (Some(x), Some(y)) if (y - x).abs() > LATENCY_NOISE_SECS => {
@@ -63,8 +63,8 @@ fn cell(s: Option<&SideScenario>) -> String {
     match s {
         None => "-".to_owned(),
         Some(s) => match s.latency_secs {
-            Some(l) => format!("{:?} {l:.1} s", s.outcome).to_uppercase(),
-            None => format!("{:?}", s.outcome).to_uppercase(),
+            Some(l) => format!("{} {l:.1} s", s.outcome),
+            None => s.outcome.to_string(),
         },
     }
 }
@@ -183,7 +183,7 @@ mod tests {
         assert!(text.contains("B: 6.12.117 +nosoftlockup"), "{text}");
         let busy = text.lines().find(|l| l.starts_with("busy-loop")).unwrap();
         assert!(
-            busy.contains("PASS 6.1 S") && busy.ends_with("verdict Pass -> Fail"),
+            busy.contains("PASS 6.1 s") && busy.ends_with("verdict PASS -> FAIL"),
             "{busy}"
         );
         let polite = text
@@ -222,7 +222,7 @@ mod tests {
         );
         assert!(
             text.lines()
-                .any(|l| l.starts_with("x ") && l.trim_end().ends_with("PASS 6.2 S")),
+                .any(|l| l.starts_with("x ") && l.trim_end().ends_with("PASS 6.2 s")),
             "{text}"
         );
     }

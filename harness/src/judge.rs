@@ -47,6 +47,19 @@ pub enum Outcome {
     Skip,
 }
 
+impl fmt::Display for Outcome {
+    /// As every output writes it: PASS, FAIL, TIMEOUT, ERROR, SKIP.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Outcome::Pass => "PASS",
+            Outcome::Fail => "FAIL",
+            Outcome::Timeout => "TIMEOUT",
+            Outcome::Error => "ERROR",
+            Outcome::Skip => "SKIP",
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Verdict {
     pub outcome: Outcome,
@@ -1165,7 +1178,10 @@ cpu = 1
             "{:?}",
             v[0].reasons
         );
-        assert_eq!(v[0].host_fault.as_ref().map(|f| f.0), Some(Cause::HostFault));
+        assert_eq!(
+            v[0].host_fault.as_ref().map(|f| f.0),
+            Some(Cause::HostFault)
+        );
         assert!(worth_retrying(&v));
     }
 

@@ -584,7 +584,7 @@ fn verdict_code(runs: &[RunResult]) -> ExitCode {
 }
 
 fn print_summary(result: &RunResult) {
-    let count = |o| result.scenarios.iter().filter(|s| s.outcome == o).count();
+    let count = |o| result.count(o);
     use hogs::judge::Outcome::*;
     for b in &result.boots {
         let boot = b.boot_secs.map_or("guest never started".to_owned(), |s| {

@@ -81,7 +81,7 @@ fn ktap_run(run: &RunResult, indent: &str) -> String {
             ),
         });
     }
-    let count = |o: Outcome| run.scenarios.iter().filter(|r| r.outcome == o).count();
+    let count = |o| run.count(o);
     let totals = format!(
         "# Totals: pass:{} fail:{} xfail:0 xpass:0 skip:{} error:{}",
         count(Outcome::Pass),
@@ -111,7 +111,7 @@ fn junit_suite(run: &RunResult) -> TestSuite {
             Outcome::Fail => TestCaseStatus::non_success(NonSuccessKind::Failure),
             Outcome::Timeout | Outcome::Error => {
                 let mut st = TestCaseStatus::non_success(NonSuccessKind::Error);
-                st.set_type(format!("{:?}", r.outcome).to_uppercase());
+                st.set_type(r.outcome.to_string());
                 st
             }
         };

@@ -131,6 +131,14 @@ impl RunResult {
                 .all(|s| matches!(s.outcome, Outcome::Pass | Outcome::Skip))
     }
 
+    /// How many scenarios had this outcome.
+    pub fn count(&self, outcome: Outcome) -> usize {
+        self.scenarios
+            .iter()
+            .filter(|s| s.outcome == outcome)
+            .count()
+    }
+
     /// "6.12.117", or "6.12.117+nosoftlockup" when arguments were appended.
     pub fn label(&self) -> String {
         std::iter::once(self.kernel.clone())

@@ -587,11 +587,7 @@ pub fn format_result(r: &ScenarioResult, kernel: Option<&str>) -> String {
         _ => String::new(),
     };
     let on = kernel.map_or(String::new(), |k| format!(" [{k}]"));
-    let mut s = format!(
-        "{:<7} {}{on}{latency}",
-        format!("{:?}", r.outcome).to_uppercase(),
-        r.name
-    );
+    let mut s = format!("{:<7} {}{on}{latency}", r.outcome.to_string(), r.name);
     for reason in &r.reasons {
         s += &format!("\n        - {reason}");
     }
