@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::detectors::{DETECTORS, WATCHDOG_THRESH};
 use crate::protocol::{self, BootFacts, Event};
 use crate::report::Kind;
 use crate::scenario::{Guest, KindPattern, Preempt, Rule};
@@ -461,16 +462,15 @@ pub fn boot_check() -> Result<()> {
     let has = |opt: &str| config.lines().any(|l| l == format!("{opt}=y"));
     let facts = BootFacts {
         release: read("/proc/sys/kernel/osrelease").unwrap_or_default(),
-        nmi_watchdog: read("/proc/sys/kernel/nmi_watchdog"),
-        soft_watchdog: read("/proc/sys/kernel/soft_watchdog"),
-        watchdog_thresh: read("/proc/sys/kernel/watchdog_thresh"),
+        watchdog_thresh: read(WATCHDOG_THRESH.path),
         preempt: preempt_model(),
         config_rust: has("CONFIG_RUST"),
         config_buddy: has("CONFIG_HARDLOCKUP_DETECTOR_BUDDY"),
         config_perf: has("CONFIG_HARDLOCKUP_DETECTOR_PERF"),
-        hung_task_timeout: read("/proc/sys/kernel/hung_task_timeout_secs"),
-        rcu_stall_suppress: read("/sys/module/rcupdate/parameters/rcu_cpu_stall_suppress"),
-        wq_watchdog_thresh: read("/sys/module/workqueue/parameters/watchdog_thresh"),
+        switches: DETECTORS
+            .iter()
+            .map(|d| (d.switch.path.to_owned(), read(d.switch.path)))
+            .collect(),
     };
     tell(&Event::Facts(facts))
 }

@@ -25,10 +25,11 @@ use serde::{Deserialize, Serialize};
 
 use std::fmt;
 
+use crate::detectors::Window;
 use crate::protocol::Event;
 use crate::record::{BootRecord, Stamped};
 use crate::report::{Kind, Report};
-use crate::scenario::{Rule, Scenario};
+use crate::scenario::{KindPattern, Rule, Scenario};
 use crate::signals::signal_name;
 
 #[derive(
@@ -72,7 +73,7 @@ pub struct Verdict {
     pub latency_secs: Option<f64>,
     /// The detection window of that report's kind (or of the first expected kind, before one
     /// was seen).
-    pub latency_window: Option<crate::scenario::Window>,
+    pub latency_window: Option<crate::detectors::Window>,
     /// The reports in the scenario's window.
     pub reports: Vec<Report>,
     /// The scenario's console lines, first and last, when it started.
@@ -583,12 +584,12 @@ fn judge_reports(
         } else {
             String::new()
         };
-        if rule.repeating == Some(true) {
+        if let (Some(true), KindPattern::Kind(kind)) = (rule.repeating, rule.kind) {
             judge_repeats(
                 scenario,
                 rule,
                 reports,
-                &late_tolerance(record, &scenario.name, Kind::SoftLockup),
+                &late_tolerance(record, &scenario.name, kind),
                 f,
             );
         }
@@ -646,9 +647,8 @@ fn judge_reports(
     expectations
 }
 
-/// Repeated soft lockup reports of one episode: each `stuck for` larger than the one before, and
-/// each report one soft threshold after the previous (the report restarts the count:
-/// `update_report_ts()`), so between 2t units and (2t+1) units plus a sample later.
+/// Repeated reports of one episode ([`crate::detectors::Detector::repeat`]): each `stuck for`
+/// larger than the one before, and each inside its detector's repeat window after the previous.
 fn judge_repeats(
     scenario: &Scenario,
     rule: &Rule,
@@ -656,13 +656,17 @@ fn judge_repeats(
     (tolerance, why): &(f64, String),
     f: &mut Findings,
 ) {
-    let Some(t) = scenario.thresh().map(|t| t as f64) else {
+    // Scenario validation makes sure a repeating rule names a kind whose detector repeats.
+    let KindPattern::Kind(kind) = rule.kind else {
         return;
     };
-    let unit = (1u64 << 30) as f64 / 1e9;
-    // As for the first report: the report's own console output touches the watchdog, which
-    // restarts the count at the next sample.
-    let (earliest, latest) = (2.0 * t * unit, (2.0 * t + 1.0) * unit + 4.0 * t / 5.0);
+    let Some(detector) = crate::detectors::of(kind) else {
+        return;
+    };
+    let (Some(repeat), Some(t)) = (detector.repeat, scenario.setting(detector.setting)) else {
+        return;
+    };
+    let Window { earliest, latest } = repeat(t);
     let matching: Vec<&Report> = reports.iter().filter(|r| rule.matches(r)).collect();
     for pair in matching.windows(2) {
         let (a, b) = (pair[0], pair[1]);
@@ -680,8 +684,9 @@ fn judge_repeats(
                 f.add(
                     Outcome::Fail,
                     format!(
-                        "repeated report (console line {}) came {gap:.1} s after the previous one, expected {earliest:.1}-{latest:.1} s ({why}) at watchdog_thresh={t}",
-                        b.line
+                        "repeated report (console line {}) came {gap:.1} s after the previous one, expected {earliest:.1}-{latest:.1} s ({why}) at {}={t}",
+                        b.line,
+                        detector.setting.name
                     ),
                 );
             }
@@ -735,7 +740,7 @@ pub const LATE_TOLERANCE_SECS: f64 = 3.0;
 fn late_tolerance(record: &BootRecord, scenario: &str, kind: Kind) -> (f64, String) {
     let lag = record
         .timer_lag(scenario)
-        .filter(|_| crate::scenario::follows_timer_lag(kind));
+        .filter(|_| crate::detectors::follows_timer_lag(kind));
     match lag {
         Some(lag) => (
             lag + LATE_MARGIN_SECS,

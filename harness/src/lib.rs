@@ -6,6 +6,7 @@
 //! of scenarios; the runner knows nothing of regexes and decides no verdict.
 
 pub mod compare;
+pub mod detectors;
 pub mod guest;
 pub mod guest_root;
 pub mod judge;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 
+use hogs::detectors::DETECTORS;
 use hogs::guest_root::{self, GuestRoot};
 use hogs::kernel::{Arch, Kernel};
 use hogs::modules::{Lint, Modules};
@@ -660,23 +661,28 @@ fn boot_check(
             )
         })?;
     let problems = facts.problems();
+    let switches: Vec<String> = DETECTORS
+        .iter()
+        .map(|d| {
+            let file = d.switch.path.rsplit('/').next().unwrap_or(d.switch.path);
+            let value = facts.switches.get(d.switch.path).cloned().flatten();
+            format!("{file}={}", value.as_deref().unwrap_or("?"))
+        })
+        .collect();
     println!(
-        "boot check: Linux {} booted in {:.1} s; nmi_watchdog={} soft_watchdog={} watchdog_thresh={} preempt={} rust={} hard_lockup_detector={} hung_task_timeout_secs={} rcu_cpu_stall_suppress={} workqueue.watchdog_thresh={}",
+        "boot check: Linux {} booted in {:.1} s; watchdog_thresh={} preempt={} rust={} hard_lockup_detector={} {}",
         facts.release,
         ended.wall.as_secs_f64(),
-        facts.nmi_watchdog.as_deref().unwrap_or("?"),
-        facts.soft_watchdog.as_deref().unwrap_or("?"),
         facts.watchdog_thresh.as_deref().unwrap_or("?"),
         facts.preempt.as_deref().unwrap_or("?"),
         facts.config_rust,
         if facts.config_perf { "perf" } else if facts.config_buddy { "buddy" } else { "none" },
-        facts.hung_task_timeout.as_deref().unwrap_or("?"),
-        facts.rcu_stall_suppress.as_deref().unwrap_or("?"),
-        facts.wq_watchdog_thresh.as_deref().unwrap_or("?"),
+        switches.join(" "),
     );
     if problems.is_empty() {
         let hard = if facts.config_perf { "perf" } else { "buddy" };
-        println!("boot check: ok: the soft and {hard} hard lockup detectors, RCU stall warnings, the hung task detector and the workqueue watchdog are active");
+        let names: Vec<&str> = DETECTORS.iter().map(|d| d.name).collect();
+        println!("boot check: ok, active: {} ({hard})", names.join(", "));
         Ok(ExitCode::SUCCESS)
     } else {
         bail!(

@@ -5,7 +5,11 @@
 //! is the format's only writer and only reader: `tests` pins both sides to the same literal
 //! lines, so a change to one side alone fails.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+
+use crate::detectors::{Switch, DETECTORS};
 
 /// Every event line starts with this tag, then the version, then the JSON object.
 pub const TAG: &str = "hogs-event v";
@@ -64,66 +68,29 @@ pub enum Event {
 #[serde(deny_unknown_fields)]
 pub struct BootFacts {
     pub release: String,
-    pub nmi_watchdog: Option<String>,
-    pub soft_watchdog: Option<String>,
     pub watchdog_thresh: Option<String>,
     pub preempt: Option<String>,
     pub config_rust: bool,
     pub config_buddy: bool,
     /// `CONFIG_HARDLOCKUP_DETECTOR_PERF=y`: a PMU's NMI watches hard lockups (arm64 under TCG).
-    #[serde(default)]
     pub config_perf: bool,
-    /// `/proc/sys/kernel/hung_task_timeout_secs` (absent without `CONFIG_DETECT_HUNG_TASK`).
-    pub hung_task_timeout: Option<String>,
-    /// `/sys/module/rcupdate/parameters/rcu_cpu_stall_suppress` (absent without RCU stall
-    /// warnings).
-    pub rcu_stall_suppress: Option<String>,
-    /// `/sys/module/workqueue/parameters/watchdog_thresh` (absent without `CONFIG_WQ_WATCHDOG`).
-    pub wq_watchdog_thresh: Option<String>,
+    /// Each detector's switch file ([`crate::detectors::Detector::switch`]) and what it held;
+    /// `None` when the file is missing (the detector is not built).
+    pub switches: BTreeMap<String, Option<String>>,
 }
 
 impl BootFacts {
     /// What keeps the suite's detectors from reporting, one line each; empty when all are on.
     pub fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
-        let mut want =
-            |value: &Option<String>, file: &str, on: fn(&str) -> bool, missing: &str| match value
-                .as_deref()
-            {
-                None => problems.push(format!("no {file}: {missing}")),
-                Some(v) if !on(v) => problems.push(format!("{file} is {v}: {missing}")),
+        for d in DETECTORS {
+            let Switch { path, on, off } = &d.switch;
+            match self.switches.get(*path).cloned().flatten() {
+                None => problems.push(format!("no {path}: {off}")),
+                Some(v) if !on(&v) => problems.push(format!("{path} is {v}: {off}")),
                 Some(_) => {}
-            };
-        want(
-            &self.nmi_watchdog,
-            "/proc/sys/kernel/nmi_watchdog",
-            |v| v == "1",
-            "no hard lockup detector",
-        );
-        want(
-            &self.soft_watchdog,
-            "/proc/sys/kernel/soft_watchdog",
-            |v| v == "1",
-            "no soft lockup detector",
-        );
-        want(
-            &self.hung_task_timeout,
-            "/proc/sys/kernel/hung_task_timeout_secs",
-            |v| v != "0",
-            "no hung task detector (CONFIG_DETECT_HUNG_TASK)",
-        );
-        want(
-            &self.rcu_stall_suppress,
-            "/sys/module/rcupdate/parameters/rcu_cpu_stall_suppress",
-            |v| v == "0",
-            "no RCU stall warnings",
-        );
-        want(
-            &self.wq_watchdog_thresh,
-            "/sys/module/workqueue/parameters/watchdog_thresh",
-            |v| v != "0",
-            "no workqueue lockup detector (CONFIG_WQ_WATCHDOG)",
-        );
+            }
+        }
         if !self.config_rust {
             problems.push("/proc/config.gz lacks CONFIG_RUST=y".into());
         }
@@ -247,18 +214,26 @@ mod tests {
             (
                 Event::Facts(BootFacts {
                     release: "6.12.117".into(),
-                    nmi_watchdog: Some("1".into()),
-                    soft_watchdog: Some("1".into()),
                     watchdog_thresh: Some("10".into()),
                     preempt: None,
                     config_rust: true,
                     config_buddy: true,
                     config_perf: false,
-                    hung_task_timeout: Some("120".into()),
-                    rcu_stall_suppress: Some("0".into()),
-                    wq_watchdog_thresh: None,
+                    switches: [
+                        ("/proc/sys/kernel/nmi_watchdog", Some("1")),
+                        ("/proc/sys/kernel/soft_watchdog", Some("1")),
+                        ("/proc/sys/kernel/hung_task_timeout_secs", Some("120")),
+                        (
+                            "/sys/module/rcupdate/parameters/rcu_cpu_stall_suppress",
+                            Some("0"),
+                        ),
+                        ("/sys/module/workqueue/parameters/watchdog_thresh", None),
+                    ]
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v.map(str::to_owned)))
+                    .collect(),
                 }),
-                r#"hogs-event v1 {"event":"facts","release":"6.12.117","nmi_watchdog":"1","soft_watchdog":"1","watchdog_thresh":"10","preempt":null,"config_rust":true,"config_buddy":true,"config_perf":false,"hung_task_timeout":"120","rcu_stall_suppress":"0","wq_watchdog_thresh":null}"#,
+                r#"hogs-event v1 {"event":"facts","release":"6.12.117","watchdog_thresh":"10","preempt":null,"config_rust":true,"config_buddy":true,"config_perf":false,"switches":{"/proc/sys/kernel/hung_task_timeout_secs":"120","/proc/sys/kernel/nmi_watchdog":"1","/proc/sys/kernel/soft_watchdog":"1","/sys/module/rcupdate/parameters/rcu_cpu_stall_suppress":"0","/sys/module/workqueue/parameters/watchdog_thresh":null}}"#,
             ),
         ]
     }
@@ -305,16 +280,35 @@ mod tests {
             facts.problems(),
             ["no /sys/module/workqueue/parameters/watchdog_thresh: no workqueue lockup detector (CONFIG_WQ_WATCHDOG)"]
         );
-        facts.wq_watchdog_thresh = Some("30".into());
-        assert!(facts.problems().is_empty());
-        facts.rcu_stall_suppress = Some("1".into());
-        facts.hung_task_timeout = Some("0".into());
+        let set = |facts: &mut BootFacts, path: &str, value: &str| {
+            facts
+                .switches
+                .insert(path.to_owned(), Some(value.to_owned()));
+        };
+        set(
+            &mut facts,
+            "/sys/module/workqueue/parameters/watchdog_thresh",
+            "30",
+        );
+        set(
+            &mut facts,
+            "/sys/module/rcupdate/parameters/rcu_cpu_stall_suppress",
+            "1",
+        );
+        set(&mut facts, "/proc/sys/kernel/hung_task_timeout_secs", "0");
         assert_eq!(
             facts.problems(),
             [
+                "/sys/module/rcupdate/parameters/rcu_cpu_stall_suppress is 1: no RCU stall warnings",
                 "/proc/sys/kernel/hung_task_timeout_secs is 0: no hung task detector (CONFIG_DETECT_HUNG_TASK)",
-                "/sys/module/rcupdate/parameters/rcu_cpu_stall_suppress is 1: no RCU stall warnings"
             ]
         );
+        set(
+            &mut facts,
+            "/sys/module/rcupdate/parameters/rcu_cpu_stall_suppress",
+            "0",
+        );
+        set(&mut facts, "/proc/sys/kernel/hung_task_timeout_secs", "120");
+        assert!(facts.problems().is_empty());
     }
 }

@@ -8,6 +8,7 @@ use anyhow::{bail, Context, Result};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
+use crate::detectors::{self, HardDetector, Setting, Window, DETECTORS, WATCHDOG_THRESH};
 use crate::report::{Kind, Report};
 
 /// The kernel's preemption model, as `/sys/kernel/debug/sched/preempt` or the boot log names it.
@@ -225,13 +226,9 @@ pub struct Guest {
     /// `(major, minor)` of the running kernel.
     pub version: Option<(u32, u32)>,
     /// RCU is checked by lockdep (`CONFIG_PROVE_RCU`, which `PROVE_LOCKING` selects): the
-    /// kernel then adds [`PROVE_RCU_STALL_DELAY_SECS`] to the RCU stall timeout.
+    /// kernel then adds [`Detector::prove_rcu_delay`] to the RCU stall timeout.
     pub prove_rcu: bool,
 }
-
-/// `RCU_STALL_DELAY_DELTA` (kernel/rcu/tree_stall.h): with `CONFIG_PROVE_RCU` the first RCU
-/// stall warning of a grace period comes this much later than `rcu_cpu_stall_timeout` says.
-pub const PROVE_RCU_STALL_DELAY_SECS: f64 = 5.0;
 
 /// `(major, minor)` of a kernel release such as `7.3.4-rc1`.
 pub fn parse_version(release: &str) -> Option<(u32, u32)> {
@@ -381,16 +378,6 @@ pub struct ConsoleLine {
     pub absent: bool,
     /// Why the kernel prints it (or does not).
     pub why: String,
-}
-
-/// Which hard lockup detector watches: they sample at different rates, so their windows differ.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum HardDetector {
-    /// A CPU watches its neighbour's timer interrupts (x86 under TCG: no PMU).
-    #[default]
-    Buddy,
-    /// A PMU counter's overflow NMI on the locked CPU itself (`CONFIG_HARDLOCKUP_DETECTOR_PERF`).
-    Perf,
 }
 
 /// Where a kernel really behaves differently: on kernels with every option of `when`, these
@@ -619,25 +606,34 @@ impl Scenario {
         for (i, set) in self.set.iter().enumerate() {
             set.validate(&at.to_string(), &format!("set[{i}]"), self.wait_secs())?;
         }
-        for kind in [Kind::RcuStall, Kind::HungTask, Kind::WorkqueueLockup] {
+        for (i, rule) in self.expect.iter().enumerate() {
+            let repeats = match rule.kind {
+                KindPattern::Kind(kind) => detectors::of(kind).is_some_and(|d| d.repeat.is_some()),
+                KindPattern::Any => false,
+            };
+            if rule.repeating == Some(true) && !repeats {
+                bail!("{at}: expect[{i}] is repeating, but the suite knows no repeat cadence for {}: name a kind whose detector repeats (soft_lockup)", rule.kind);
+            }
+        }
+        for d in DETECTORS {
             let expected = self
                 .expect
                 .iter()
-                .any(|r| r.kind == KindPattern::Kind(kind));
-            if let (true, Some(setting)) = (expected, Setting::of(kind)) {
-                if self.setting(setting).is_none() {
-                    bail!(
-                        "{at}: expects {kind}, so it must set {} (boot argument {}N, or set {}): the verdicts depend on it",
-                        setting.name,
-                        setting.arg,
-                        setting.path
-                    );
-                }
+                .any(|r| r.kind == KindPattern::Kind(d.kind));
+            let value = self.setting(d.setting);
+            if expected && value.is_none() {
+                bail!(
+                    "{at}: expects {}, so it must set {} (boot argument {}N, or set {}): the verdicts depend on it",
+                    d.kind,
+                    d.setting.name,
+                    d.setting.arg,
+                    d.setting.path
+                );
             }
-        }
-        if let Some(t) = self.setting(&RCU_STALL_TIMEOUT) {
-            if !(3.0..=300.0).contains(&t) {
-                bail!("{at}: rcu_cpu_stall_timeout = {t}: the kernel takes 3 to 300 s (it raises lower values to 3)");
+            if let (Some(t), Some((range, why))) = (value, &d.setting.accepts) {
+                if !range.contains(&t) {
+                    bail!("{at}: {} = {t}: {why}", d.setting.name);
+                }
             }
         }
         if self.order.len() == 1 {
@@ -672,17 +668,7 @@ impl Scenario {
     /// `watchdog_thresh`: from the last `kernel.watchdog_thresh` set before the hog, else the
     /// command line.
     pub fn thresh(&self) -> Option<u64> {
-        let set = self
-            .set
-            .iter()
-            .filter(|s| s.at.is_none() && s.sysctl.as_deref() == Some("kernel.watchdog_thresh"))
-            .rev()
-            .find_map(|s| s.value.trim().parse().ok());
-        set.or_else(|| {
-            self.cmdline
-                .iter()
-                .find_map(|a| a.strip_prefix("watchdog_thresh=")?.parse().ok())
-        })
+        self.setting(&WATCHDOG_THRESH).map(|t| t as u64)
     }
 
     /// The CPUs the hog must prove it ran on (`cpu` and `*_cpu` parameters other than -1): each
@@ -766,23 +752,17 @@ impl Scenario {
             if out.iter().any(|w| w.kind == kind) {
                 continue;
             }
-            let (value, setting) = match Setting::of(kind) {
-                Some(setting) => match self.setting(setting) {
-                    Some(v) => (v, setting.name),
-                    None => continue,
-                },
-                None => match self.thresh() {
-                    Some(t) => (t as f64, "watchdog_thresh"),
-                    None => continue,
-                },
+            let Some(d) = detectors::of(kind) else {
+                continue;
             };
-            if let Some(window) = detection_window(kind, value, self.hard_detector) {
-                out.push(KindWindow {
-                    kind,
-                    window,
-                    setting: format!("{setting}={value}"),
-                });
-            }
+            let Some(value) = self.setting(d.setting) else {
+                continue;
+            };
+            out.push(KindWindow {
+                kind,
+                window: (d.window)(value, self.hard_detector),
+                setting: format!("{}={value}", d.setting.name),
+            });
         }
         out
     }
@@ -791,13 +771,14 @@ impl Scenario {
     /// [`PROVE_RCU_STALL_DELAY_SECS`] later where RCU is checked by lockdep.
     pub fn windows_on(&self, guest: Guest) -> Vec<KindWindow> {
         let mut windows = self.windows();
-        for w in windows
-            .iter_mut()
-            .filter(|w| guest.prove_rcu && w.kind == Kind::RcuStall)
-        {
-            w.window.earliest += PROVE_RCU_STALL_DELAY_SECS;
-            w.window.latest += PROVE_RCU_STALL_DELAY_SECS;
-            w.setting += &format!(" and CONFIG_PROVE_RCU (+{PROVE_RCU_STALL_DELAY_SECS} s)");
+        for w in windows.iter_mut().filter(|_| guest.prove_rcu) {
+            let delay = detectors::of(w.kind).map_or(0.0, |d| d.prove_rcu_delay);
+            if delay == 0.0 {
+                continue;
+            }
+            w.window.earliest += delay;
+            w.window.latest += delay;
+            w.setting += &format!(" and CONFIG_PROVE_RCU (+{delay} s)");
         }
         windows
     }
@@ -866,9 +847,10 @@ impl Scenario {
                 "The first {} must come {:.1}-{:.1} s after the hog starts ({}).\n",
                 w.kind, w.window.earliest, w.window.latest, w.setting
             );
-            if w.kind == Kind::RcuStall {
+            let delay = detectors::of(w.kind).map_or(0.0, |d| d.prove_rcu_delay);
+            if delay > 0.0 {
                 out += &format!(
-                    "On a kernel with CONFIG_PROVE_RCU (lockdep) it comes {PROVE_RCU_STALL_DELAY_SECS} s later.\n"
+                    "On a kernel with CONFIG_PROVE_RCU (lockdep) it comes {delay} s later.\n"
                 );
             }
         }
@@ -900,50 +882,6 @@ impl Scenario {
     }
 }
 
-/// A detector's timeout other than `watchdog_thresh`, as a scenario can set it.
-#[derive(Debug)]
-pub struct Setting {
-    /// How messages name it.
-    pub name: &'static str,
-    /// The boot argument that sets it, up to the value.
-    pub arg: &'static str,
-    /// The file that sets it at run time (a [`Set`]'s target).
-    pub path: &'static str,
-}
-
-/// RCU's stall timeout (seconds, at least 3; 21 by default). Read at every grace period start.
-pub const RCU_STALL_TIMEOUT: Setting = Setting {
-    name: "rcupdate.rcu_cpu_stall_timeout",
-    arg: "rcupdate.rcu_cpu_stall_timeout=",
-    path: "/sys/module/rcupdate/parameters/rcu_cpu_stall_timeout",
-};
-
-/// The hung task detector's timeout (seconds; 120 by default). Writing it wakes khungtaskd.
-pub const HUNG_TASK_TIMEOUT: Setting = Setting {
-    name: "kernel.hung_task_timeout_secs",
-    arg: "sysctl.kernel.hung_task_timeout_secs=",
-    path: "/proc/sys/kernel/hung_task_timeout_secs",
-};
-
-/// The workqueue watchdog's threshold (seconds; 30 by default).
-pub const WQ_WATCHDOG_THRESH: Setting = Setting {
-    name: "workqueue.watchdog_thresh",
-    arg: "workqueue.watchdog_thresh=",
-    path: "/sys/module/workqueue/parameters/watchdog_thresh",
-};
-
-impl Setting {
-    /// The setting that times reports of `kind`, besides `watchdog_thresh`.
-    pub fn of(kind: Kind) -> Option<&'static Setting> {
-        match kind {
-            Kind::RcuStall => Some(&RCU_STALL_TIMEOUT),
-            Kind::HungTask => Some(&HUNG_TASK_TIMEOUT),
-            Kind::WorkqueueLockup => Some(&WQ_WATCHDOG_THRESH),
-            _ => None,
-        }
-    }
-}
-
 /// The detection window of one expected kind.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KindWindow {
@@ -952,90 +890,6 @@ pub struct KindWindow {
     /// The setting it follows, e.g. `watchdog_thresh=2`.
     pub setting: String,
 }
-
-/// When a detector can report a CPU that stopped being serviced at time 0, in seconds.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Window {
-    pub earliest: f64,
-    pub latest: f64,
-}
-
-/// The detection window of the soft and the buddy hard lockup detectors at `watchdog_thresh`
-/// `t`, from kernel/watchdog.c and kernel/watchdog_buddy.c (the same in 6.12 and 7.3):
-///
-/// - **Soft.** The per-CPU hrtimer fires every sample period (2t/5 s) and queues the stopper,
-///   whose run stamps `watchdog_report_ts`; stamps count units of 2^30 ns, and the check is
-///   `time_after(now, period_ts + 2t)`. The last stamp before the hog took the CPU is at most one
-///   sample period old, and more than 2t units must pass after it: **earliest** 2t units minus a
-///   sample period. Our hogs announce themselves on the serial console, whose driver calls
-///   `touch_nmi_watchdog()`, which restarts the count at the next sample; then up to 2t + 1 units
-///   pass, plus a sample until the timer looks: **latest** (2t+1) units + 2 samples.
-/// - **Buddy hard.** A CPU checks its neighbour's hrtimer count every sample (7.3: three misses
-///   in a row) or every third sample (6.12: one miss after a save); either way 3 samples (1.2t)
-///   must pass after the neighbour's last timer interrupt, which came at most a sample before
-///   the hog turned interrupts off: **earliest** 0.8t. With the console's touch skipping one
-///   check: **latest** 3.6t.
-/// - **Perf hard** (arm64 under TCG): each CPU's PMU cycle counter overflows into an NMI every
-///   `5 GHz x t` cycles (`SAFE_MAX_CPU_FREQ` without cpufreq, arch/arm64/kernel/watchdog_hld.c)
-///   of QEMU's 1 GHz virtual cycle counter: a period P of [`PERF_SECS_PER_THRESH`]`t` s. The NMI
-///   reports when the CPU's timer count has not moved since the last one, which came at most a
-///   sample before the hog: **earliest** P minus a sample. The console's touch skips one check,
-///   and a period may have just begun: **latest** 3P.
-/// - **RCU stall** at `rcu_cpu_stall_timeout` `t` (kernel/rcu/tree_stall.h): a grace period
-///   that waits for the reader is reported `t` after it started, from the next scheduler tick
-///   of a CPU that checks. A grace period already under way when the reader began is the
-///   earliest case, and those last milliseconds on an idle guest: **earliest** `t` - 0.25 s.
-///   One starts only when something needs it (a callback queued), which the guest's own
-///   activity does within moments: **latest** 1.5t + 1 s. A kernel with `CONFIG_PROVE_RCU`
-///   adds 5 s to the timeout ([`Scenario::windows_on`]).
-/// - **Hung task** at `hung_task_timeout_secs` `t` (kernel/hung_task.c): khungtaskd looks every
-///   `t` seconds; the first look after the task blocked only notes its switch count, the next
-///   one reports it if it has not run since: **earliest** `t`, **latest** 2t + 0.5 s.
-/// - **Workqueue lockup** at `workqueue.watchdog_thresh` `t` (kernel/workqueue.c): the watchdog's
-///   timer fires every `t` seconds and reports a pool with pending work and no progress for more
-///   than `t`; the first firing after the pool stalled is at most `t` later and too early, the
-///   next one reports: **earliest** `t`, **latest** 2t + 0.5 s.
-pub fn detection_window(kind: Kind, t: f64, hard: HardDetector) -> Option<Window> {
-    let unit = (1u64 << 30) as f64 / 1e9;
-    let sample = 2.0 * t / 5.0;
-    match kind {
-        Kind::HardLockup if hard == HardDetector::Perf => Some(Window {
-            earliest: PERF_SECS_PER_THRESH * t - sample,
-            latest: 3.0 * PERF_SECS_PER_THRESH * t,
-        }),
-        Kind::SoftLockup => Some(Window {
-            earliest: 2.0 * t * unit - sample,
-            latest: (2.0 * t + 1.0) * unit + 2.0 * sample,
-        }),
-        Kind::HardLockup => Some(Window {
-            earliest: 2.0 * sample,
-            latest: 3.6 * t,
-        }),
-        Kind::RcuStall => Some(Window {
-            earliest: t - 0.25,
-            latest: 1.5 * t + 1.0,
-        }),
-        Kind::HungTask | Kind::WorkqueueLockup => Some(Window {
-            earliest: t,
-            latest: 2.0 * t + 0.5,
-        }),
-        _ => None,
-    }
-}
-
-/// Whether a report of `kind` is judged late against the guest's measured timer lag (soft and
-/// hard lockups: their windows follow from the detectors' own timers, and host load delays
-/// those as it delays the guest's). The hung task, RCU stall and workqueue checkers run in
-/// kthreads, grace-period machinery and workqueues whose delays the timer lag does not bound
-/// (hung-task-mutex reported 9.2 s in for a window ending at 6.5 s on 7.3, with timers 0.04 s
-/// late), so they keep the fixed tolerance until their windows are derived again.
-pub fn follows_timer_lag(kind: Kind) -> bool {
-    matches!(kind, Kind::SoftLockup | Kind::HardLockup)
-}
-
-/// Seconds between two perf hard lockup NMIs per unit of `watchdog_thresh` under TCG: the
-/// kernel's 5 GHz guess of the CPU's clock over QEMU's 1 GHz cycle counter.
-pub const PERF_SECS_PER_THRESH: f64 = 5.0;
 
 /// The scenario reference, `docs/scenarios.md`: every scenario's summary, description and facts
 /// as `hogs explain` prints them, generated so that it cannot drift from `expected/`.
@@ -1256,6 +1110,30 @@ params = { secs = 17 }
     }
 
     #[test]
+    fn a_repeating_rule_needs_a_detector_that_repeats() {
+        let good = format!("{GOOD}repeating = true\n");
+        assert!(Scenario::parse(Path::new("x.toml"), &good).is_ok());
+        // A hung task report's repeats have no cadence the judge could check: refused, rather
+        // than a rule that cannot fail.
+        let bad = good
+            .replace("kind = \"soft_lockup\"", "kind = \"hung_task\"")
+            .replace("cpu = 1\n", "")
+            .replace(
+                "cmdline = [\"watchdog_thresh=2\"]",
+                "cmdline = [\"watchdog_thresh=2\", \"sysctl.kernel.hung_task_timeout_secs=3\"]",
+            );
+        let err = Scenario::parse(Path::new("x.toml"), &bad)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(
+                "expect[0] is repeating, but the suite knows no repeat cadence for hung_task"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn parses_and_matches() {
         let s = Scenario::parse(Path::new("expected/busy-loop.toml"), GOOD).unwrap();
         assert_eq!(s.name, "busy-loop");
@@ -1276,7 +1154,7 @@ params = { secs = 17 }
             ),
             (3.49, 6.97)
         );
-        let hard = detection_window(Kind::HardLockup, 2.0, HardDetector::Buddy).unwrap();
+        let hard = detectors::detection_window(Kind::HardLockup, 2.0, HardDetector::Buddy).unwrap();
         assert_eq!((hard.earliest, hard.latest), (1.6, 7.2));
         let rule = &s.expect[0];
         assert!(rule.matches(&report(
