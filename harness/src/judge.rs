@@ -29,7 +29,7 @@ use crate::detectors::Window;
 use crate::protocol::Event;
 use crate::record::{BootRecord, Stamped};
 use crate::report::{Kind, Report};
-use crate::scenario::{KindPattern, Rule, Scenario};
+use crate::scenario::{Guest, KindPattern, Rule, Scenario};
 use crate::signals::signal_name;
 
 #[derive(
@@ -377,17 +377,76 @@ fn judge_scenario(scenario: &Scenario, record: &BootRecord, begin: &Stamped) -> 
     let mut f = Findings::default();
     let end = record.window_end(begin);
     let reports = record.reports_in(begin.line, end);
-    let (mut loaded, mut load_error, mut unloaded, mut unload_error) = (false, None, false, None);
-    for event in record.window_events(begin) {
-        match event {
-            Event::Loaded { .. } => loaded = true,
-            Event::LoadFailed { error, .. } => load_error = Some(error.as_str()),
-            Event::Unloaded { .. } => unloaded = true,
-            Event::UnloadFailed { error, .. } => unload_error = Some(error.as_str()),
-            _ => {}
-        }
+    let life = Lifecycle::of(record, begin);
+    judge_writes(scenario, record, &mut f);
+    judge_console(scenario, record, &mut f);
+    judge_load(scenario, &life, &mut f);
+    let death = judge_death(scenario, record, &life, begin.line, end, &mut f);
+    let judged = life.finished() || death.is_some();
+    if life.loaded && judged {
+        prove_hog_ran(scenario, record, begin.line, end, &mut f);
     }
-    // Writes are checked wherever they are, the write-backs after the unload included.
+    let expectations = if judged {
+        judge_reports(scenario, record, &reports, &mut f)
+    } else {
+        Vec::new()
+    };
+    if let Some(err) = life.unload_error {
+        f.add(
+            Outcome::Fail,
+            format!(
+                "{} did not unload (hogs must be recoverable): {err}",
+                scenario.module
+            ),
+        );
+    }
+    let latency = latency(scenario, record, begin, &reports, |r| scenario.expects(r));
+    if judged {
+        judge_windows(scenario, record, begin, &reports, &mut f);
+        judge_order(scenario, &reports, &mut f);
+    }
+    let last = end.min(record.lines.len());
+    Verdict {
+        latency_window: latency_window(scenario, record, &reports),
+        window: Some((begin.line, last)),
+        duration_secs: begin.time.zip(record.time_at(last)).map(|(b, e)| e - b),
+        ..f.verdict(expectations, latency, reports)
+    }
+}
+
+/// What became of a scenario's module, from the guest's events in its window.
+#[derive(Default)]
+struct Lifecycle<'r> {
+    loaded: bool,
+    load_error: Option<&'r str>,
+    unloaded: bool,
+    unload_error: Option<&'r str>,
+}
+
+impl<'r> Lifecycle<'r> {
+    fn of(record: &'r BootRecord, begin: &Stamped) -> Lifecycle<'r> {
+        let mut life = Lifecycle::default();
+        for event in record.window_events(begin) {
+            match event {
+                Event::Loaded { .. } => life.loaded = true,
+                Event::LoadFailed { error, .. } => life.load_error = Some(error.as_str()),
+                Event::Unloaded { .. } => life.unloaded = true,
+                Event::UnloadFailed { error, .. } => life.unload_error = Some(error.as_str()),
+                _ => {}
+            }
+        }
+        life
+    }
+
+    /// The guest went through the scenario to its end (whatever the end was).
+    fn finished(&self) -> bool {
+        self.load_error.is_some() || self.unloaded || self.unload_error.is_some()
+    }
+}
+
+/// A value the scenario could not write is an ERROR. Writes are checked wherever they are, the
+/// write-backs after the unload included.
+fn judge_writes(scenario: &Scenario, record: &BootRecord, f: &mut Findings) {
     for e in &record.events {
         if let Event::Set {
             scenario: s,
@@ -400,8 +459,10 @@ fn judge_scenario(scenario: &Scenario, record: &BootRecord, begin: &Stamped) -> 
             }
         }
     }
-    let finished = load_error.is_some() || unloaded || unload_error.is_some();
-    let module = &scenario.module;
+}
+
+/// The scenario's `[[console]]` lines: shown, or never shown, anywhere in the boot.
+fn judge_console(scenario: &Scenario, record: &BootRecord, f: &mut Findings) {
     for c in &scenario.console {
         let Some(re) = &c.line else { continue };
         let seen = record.lines.iter().position(|l| re.is_match(l));
@@ -424,21 +485,38 @@ fn judge_scenario(scenario: &Scenario, record: &BootRecord, begin: &Stamped) -> 
             _ => {}
         }
     }
+}
 
-    match (load_error, scenario.load_error.as_deref()) {
+/// The module loaded, or refused to load as the scenario says it must (`load_error`).
+fn judge_load(scenario: &Scenario, life: &Lifecycle, f: &mut Findings) {
+    let module = &scenario.module;
+    match (life.load_error, scenario.load_error.as_deref()) {
         (Some(err), None) => f.add(Outcome::Error, format!("{module} did not load: {err}")),
         (Some(err), Some(wanted)) if !err.contains(wanted) => f.add(
             Outcome::Fail,
             format!("expected {module} to refuse to load with \"{wanted}\", it failed with: {err}"),
         ),
-        (None, Some(wanted)) if loaded => f.add(
+        (None, Some(wanted)) if life.loaded => f.add(
             Outcome::Fail,
             format!("expected {module} to refuse to load (\"{wanted}\"); it loaded"),
         ),
         _ => {}
     }
+}
 
-    let death = (!finished).then(|| record.death(begin.line, end)).flatten();
+/// How the guest died inside the scenario's console lines `begin..end`, if it did before the
+/// scenario finished: a FAIL unless the scenario `panics`, and a FAIL when it should have and
+/// did not. A scenario that neither finished nor died was cut short from the host's side.
+fn judge_death<'r>(
+    scenario: &Scenario,
+    record: &'r BootRecord,
+    life: &Lifecycle,
+    begin: usize,
+    end: usize,
+    f: &mut Findings,
+) -> Option<&'r Report> {
+    let finished = life.finished();
+    let death = (!finished).then(|| record.death(begin, end)).flatten();
     if !finished && death.is_none() {
         f.add_finding(cut_short(record, "the scenario did not finish"));
     }
@@ -456,43 +534,19 @@ fn judge_scenario(scenario: &Scenario, record: &BootRecord, begin: &Stamped) -> 
         }
         _ => {}
     }
+    death
+}
 
-    let judged = finished || death.is_some();
-    if loaded && judged {
-        prove_hog_ran(scenario, record, begin.line, end, &mut f);
-    }
-    let expectations = if judged {
-        judge_reports(scenario, record, &reports, &mut f)
-    } else {
-        Vec::new()
-    };
-    if let Some(err) = unload_error {
-        f.add(
-            Outcome::Fail,
-            format!("{module} did not unload (hogs must be recoverable): {err}"),
-        );
-    }
-    let expected = |r: &Report| scenario.expect.iter().any(|rule| rule.matches(r));
-    let latency = latency(scenario, record, begin, &reports, expected);
-    if judged {
-        judge_windows(scenario, record, begin, &reports, &mut f);
-        judge_order(scenario, &reports, &mut f);
-    }
-    let first_kind = reports.iter().find(|r| expected(r)).map(|r| r.kind);
+/// The window of the expected kind that came first; before any came, of the first kind
+/// expected.
+fn latency_window(scenario: &Scenario, record: &BootRecord, reports: &[Report]) -> Option<Window> {
+    let first_kind = reports.iter().find(|r| scenario.expects(r)).map(|r| r.kind);
     let windows = scenario.windows_on(record.guest());
-    // The window of the kind that came first; before any came, of the first kind expected.
-    let latency_window = match first_kind {
+    match first_kind {
         Some(kind) => windows.iter().find(|w| w.kind == kind),
         None => windows.first(),
     }
-    .map(|w| w.window);
-    let last = end.min(record.lines.len());
-    Verdict {
-        latency_window,
-        window: Some((begin.line, last)),
-        duration_secs: begin.time.zip(record.time_at(last)).map(|(b, e)| e - b),
-        ..f.verdict(expectations, latency, reports)
-    }
+    .map(|w| w.window)
 }
 
 /// Each CPU the scenario names must have seen its hog start (`<module>: hogging CPU N`).
@@ -539,32 +593,13 @@ fn judge_reports(
     f: &mut Findings,
 ) -> Vec<String> {
     let guest = record.guest();
-    let preempt = guest.preempt;
-    let model = preempt.map_or("unknown".to_owned(), |m| m.to_string());
     let mut expectations = Vec::new();
     for rule in &scenario.expect {
-        let models = rule.preempt.as_ref().map(|m| {
-            let names: Vec<String> = m.iter().map(|p| p.to_string()).collect();
-            names.join("/")
-        });
-        let since = rule.since.map_or(String::new(), |(a, b)| {
-            let seen = guest
-                .version
-                .map_or("an unknown kernel".to_owned(), |(x, y)| format!("{x}.{y}"));
-            format!(" (rule for Linux {a}.{b} and later, this is {seen})")
-        });
-        expectations.push(match (&models, rule.applies_to(guest)) {
-            (None, true) => format!("expected{since}: {rule}"),
-            (None, false) => format!("not expected{since}: {rule}"),
-            (Some(m), true) => {
-                format!("expected under preempt={model} (rule for {m}){since}: {rule}")
-            }
-            (Some(m), false) => {
-                format!("not expected under preempt={model} (rule only for {m}){since}: {rule}")
-            }
-        });
-        if !rule.applies_to(guest) {
-            if preempt.is_none() && rule.preempt.is_some() {
+        expectations.push(expectation(rule, guest));
+        if rule.applies_to(guest) {
+            judge_expected(scenario, record, rule, reports, f);
+        } else {
+            if guest.preempt.is_none() && rule.preempt.is_some() {
                 f.add(
                     Outcome::Fail,
                     format!("cannot judge `{rule}`: the guest's preemption model is unknown"),
@@ -576,35 +611,6 @@ fn judge_reports(
                     format!("cannot judge `{rule}`: the guest's kernel version is unknown"),
                 );
             }
-            continue;
-        }
-        let n = reports.iter().filter(|r| rule.matches(r)).count();
-        let under = if rule.preempt.is_some() {
-            format!(" under preempt={model}")
-        } else {
-            String::new()
-        };
-        if let (Some(true), KindPattern::Kind(kind)) = (rule.repeating, rule.kind) {
-            judge_repeats(
-                scenario,
-                rule,
-                reports,
-                &late_tolerance(record, &scenario.name, kind),
-                f,
-            );
-        }
-        if n < rule.min {
-            let got = if reports.is_empty() {
-                "none".to_owned()
-            } else {
-                summarize(reports)
-            };
-            f.add(Outcome::Fail, format!("expected {rule}{under}, got {got}"));
-        } else if let Some(max) = rule.max.filter(|&max| n > max) {
-            f.add(
-                Outcome::Fail,
-                format!("expected at most {max} of {rule}{under}, got {n}"),
-            );
         }
     }
     for rule in scenario.allow.iter().filter(|r| r.applies_to(guest)) {
@@ -617,34 +623,103 @@ fn judge_reports(
         }
     }
     for report in reports {
-        let line = report.line;
-        if let Some(rule) = scenario
-            .forbid
-            .iter()
-            .find(|r| r.applies_to(guest) && r.matches(report))
-        {
-            f.add(
-                Outcome::Fail,
-                format!(
-                    "forbidden {rule}: {} (console line {line})",
-                    describe(report)
-                ),
-            );
-            continue;
-        }
-        let accounted = scenario
-            .expect
-            .iter()
-            .chain(&scenario.allow)
-            .any(|r| r.applies_to(guest) && r.matches(report));
-        if !accounted {
-            f.add(
-                Outcome::Fail,
-                format!("unexpected {} (console line {line})", describe(report)),
-            );
-        }
+        judge_accounted(scenario, guest, report, f);
     }
     expectations
+}
+
+/// Whether `rule` applies to `guest`, and why, in the words results carry.
+fn expectation(rule: &Rule, guest: Guest) -> String {
+    let model = guest
+        .preempt
+        .map_or("unknown".to_owned(), |m| m.to_string());
+    let models = rule.preempt.as_ref().map(|m| {
+        let names: Vec<String> = m.iter().map(|p| p.to_string()).collect();
+        names.join("/")
+    });
+    let since = rule.since.map_or(String::new(), |(a, b)| {
+        let seen = guest
+            .version
+            .map_or("an unknown kernel".to_owned(), |(x, y)| format!("{x}.{y}"));
+        format!(" (rule for Linux {a}.{b} and later, this is {seen})")
+    });
+    match (&models, rule.applies_to(guest)) {
+        (None, true) => format!("expected{since}: {rule}"),
+        (None, false) => format!("not expected{since}: {rule}"),
+        (Some(m), true) => format!("expected under preempt={model} (rule for {m}){since}: {rule}"),
+        (Some(m), false) => {
+            format!("not expected under preempt={model} (rule only for {m}){since}: {rule}")
+        }
+    }
+}
+
+/// An `expect` rule that applies: at least `min` and at most `max` matching reports, repeats
+/// inside their cadence.
+fn judge_expected(
+    scenario: &Scenario,
+    record: &BootRecord,
+    rule: &Rule,
+    reports: &[Report],
+    f: &mut Findings,
+) {
+    let n = reports.iter().filter(|r| rule.matches(r)).count();
+    let under = match (&rule.preempt, record.guest().preempt) {
+        (Some(_), Some(model)) => format!(" under preempt={model}"),
+        (Some(_), None) => " under preempt=unknown".to_owned(),
+        (None, _) => String::new(),
+    };
+    if let (Some(true), KindPattern::Kind(kind)) = (rule.repeating, rule.kind) {
+        judge_repeats(
+            scenario,
+            rule,
+            reports,
+            &late_tolerance(record, &scenario.name, kind),
+            f,
+        );
+    }
+    if n < rule.min {
+        let got = if reports.is_empty() {
+            "none".to_owned()
+        } else {
+            summarize(reports)
+        };
+        f.add(Outcome::Fail, format!("expected {rule}{under}, got {got}"));
+    } else if let Some(max) = rule.max.filter(|&max| n > max) {
+        f.add(
+            Outcome::Fail,
+            format!("expected at most {max} of {rule}{under}, got {n}"),
+        );
+    }
+}
+
+/// A report must be expected or allowed, and never forbidden.
+fn judge_accounted(scenario: &Scenario, guest: Guest, report: &Report, f: &mut Findings) {
+    let line = report.line;
+    if let Some(rule) = scenario
+        .forbid
+        .iter()
+        .find(|r| r.applies_to(guest) && r.matches(report))
+    {
+        f.add(
+            Outcome::Fail,
+            format!(
+                "forbidden {rule}: {} (console line {line})",
+                describe(report)
+            ),
+        );
+        return;
+    }
+    let accounted = scenario
+        .expect
+        .iter()
+        .chain(&scenario.allow)
+        .any(|r| r.applies_to(guest) && r.matches(report));
+    if !accounted {
+        f.add(
+            Outcome::Fail,
+            format!("unexpected {} (console line {line})", describe(report)),
+        );
+    }
 }
 
 /// Repeated reports of one episode ([`crate::detectors::Detector::repeat`]): each `stuck for`
@@ -906,7 +981,7 @@ mod tests {
     use super::*;
     use crate::protocol::encode;
     use crate::record::{self, Ending};
-    use crate::scenario::{expectations_met, Guest};
+    use crate::scenario::expectations_met;
     use crate::vm::Exit;
 
     fn scenario_named(name: &str, extra: &str) -> Scenario {

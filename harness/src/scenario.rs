@@ -671,6 +671,11 @@ impl Scenario {
         self.setting(&WATCHDOG_THRESH).map(|t| t as u64)
     }
 
+    /// Whether an `expect` rule matches `report` (whatever the preemption model).
+    pub fn expects(&self, report: &Report) -> bool {
+        self.expect.iter().any(|rule| rule.matches(report))
+    }
+
     /// The CPUs the hog must prove it ran on (`cpu` and `*_cpu` parameters other than -1): each
     /// prints `<module>: hogging CPU N` when it starts.
     pub fn hog_cpus(&self) -> Vec<u32> {
