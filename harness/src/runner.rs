@@ -234,15 +234,36 @@ pub fn run(
     progress: &(dyn Fn(&str) + Sync),
 ) -> Vec<RunResult> {
     let start = Instant::now();
-    let exe = opts.hogs.clone();
+    let (jobs, boots_per_target) = plan(targets.len(), scenarios, opts);
+    let queue = std::sync::Mutex::new(jobs);
+    let finished = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..opts.jobs.max(1) {
+            scope.spawn(|| loop {
+                let Some(job) = queue.lock().expect("queue lock").pop() else {
+                    return;
+                };
+                let left = opts.deadline.saturating_sub(start.elapsed());
+                let done = run_job(&job, targets, boots_per_target, left, opts, progress);
+                finished.lock().expect("results lock").push(done);
+            });
+        }
+    });
+    let done = finished.into_inner().expect("results lock");
+    collect(targets, done, opts, start.elapsed().as_secs_f64())
+}
+
+/// The boots of a run on `targets` kernels, the first to run last (a stack), and how many
+/// boots each kernel gets.
+fn plan<'s>(targets: usize, scenarios: &'s [Scenario], opts: &Options) -> (Vec<Job<'s>>, usize) {
     // Shards must agree on the boots whatever each machine's --jobs: split for N workers.
     let workers = opts.shard.map_or(opts.jobs, |(_, n)| n);
     let groups = match opts.grouping {
         Grouping::Isolate => opts.grouping.boots(scenarios),
-        _ => balance(opts.grouping.boots(scenarios), workers, targets.len()),
+        _ => balance(opts.grouping.boots(scenarios), workers, targets),
     };
     let mut jobs = Vec::new();
-    for t in 0..targets.len() {
+    for t in 0..targets {
         for (i, group) in groups.iter().enumerate() {
             jobs.push(Job {
                 target: t,
@@ -258,90 +279,95 @@ pub fn run(
         jobs = shard_of(jobs, shard, shards);
     }
     jobs.reverse();
-    let done: Vec<Done> = Vec::new();
-    let boots_per_target = groups.len();
-    let queue = std::sync::Mutex::new(jobs);
-    let finished = std::sync::Mutex::new(done);
-    std::thread::scope(|scope| {
-        for _ in 0..opts.jobs.max(1) {
-            scope.spawn(|| loop {
-                let Some(job) = queue.lock().expect("queue lock").pop() else {
-                    return;
-                };
-                let target = &targets[job.target];
-                let left = opts.deadline.saturating_sub(start.elapsed());
-                let skipped = match signals::caught() {
-                    Some(signal) => Some(Unrun::Interrupted(signal)),
-                    None if left.is_zero() => Some(Unrun::DeadlinePassed),
-                    None => None,
-                };
-                let label = (targets.len() > 1).then(|| target.kernel.release.clone());
-                // Each scenario as it runs on this kernel (its variants, its detector).
-                let resolved: Vec<Scenario> = job
-                    .group
-                    .iter()
-                    .map(|s| s.on_kernel(|o| target.kernel.option(o)))
-                    .collect();
-                // Scenarios this kernel cannot run are judged without a boot; the rest boot.
-                let mut group = Vec::new();
-                let mut skips = Vec::new();
-                for s in &resolved {
-                    match judge::lacking(s, |o| target.kernel.option(o)) {
-                        Some(verdict) => skips.push(scenario_result(s, job.index, verdict, None)),
-                        None => group.push(s),
-                    }
-                }
-                for r in &skips {
-                    progress(&format_result(r, label.as_deref()));
-                }
-                let result = match (skipped, &target.modules) {
-                    _ if group.is_empty() => Ok(None),
-                    (Some(why), _) => Err(why),
-                    (None, Ok(modules)) => {
-                        let boot = BootJob {
-                            kernel: target.kernel,
-                            modules,
-                            out_dir: &target.out_dir,
-                            group: &group,
-                            index: job.index,
-                            boots: boots_per_target,
-                            left,
-                            exe: &exe,
-                            root: target.root.as_ref(),
-                            guest_exe: &target.guest_exe,
-                            label: label.as_deref(),
-                        };
-                        boot.run(opts, progress)
-                            .map(Some)
-                            .map_err(|e| Unrun::HostFault(format!("{e:#}").replace('\n', " ")))
-                    }
-                    (None, Err(e)) => Err(Unrun::Kernel(e.clone())),
-                };
-                let (boot, mut results) = match result {
-                    Ok(Some((boot, results))) => (Some(boot), results),
-                    Ok(None) => (None, Vec::new()),
-                    Err(why) => {
-                        let results: Vec<ScenarioResult> =
-                            group.iter().map(|s| not_run(s, job.index, &why)).collect();
-                        for r in &results {
-                            progress(&format_result(r, label.as_deref()));
-                        }
-                        (None, results)
-                    }
-                };
-                results.extend(skips);
-                finished.lock().expect("results lock").push(Done {
-                    target: job.target,
-                    index: job.index,
-                    boot,
-                    results,
-                });
-            });
+    (jobs, groups.len())
+}
+
+/// One job: its scenarios as they run on the target's kernel, those the kernel cannot run
+/// judged without a boot, the rest booted and judged (or ERROR, TIMEOUT when they cannot be).
+fn run_job(
+    job: &Job,
+    targets: &[Target],
+    boots: usize,
+    left: Duration,
+    opts: &Options,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Done {
+    let target = &targets[job.target];
+    let skipped = match signals::caught() {
+        Some(signal) => Some(Unrun::Interrupted(signal)),
+        None if left.is_zero() => Some(Unrun::DeadlinePassed),
+        None => None,
+    };
+    let label = (targets.len() > 1).then(|| target.kernel.release.clone());
+    // Each scenario as it runs on this kernel (its variants, its detector).
+    let resolved: Vec<Scenario> = job
+        .group
+        .iter()
+        .map(|s| s.on_kernel(|o| target.kernel.option(o)))
+        .collect();
+    let mut group = Vec::new();
+    let mut skips = Vec::new();
+    for s in &resolved {
+        match judge::lacking(s, |o| target.kernel.option(o)) {
+            Some(verdict) => skips.push(scenario_result(s, job.index, verdict, None)),
+            None => group.push(s),
         }
-    });
-    let mut done = finished.into_inner().expect("results lock");
+    }
+    for r in &skips {
+        progress(&format_result(r, label.as_deref()));
+    }
+    let result = match (skipped, &target.modules) {
+        _ if group.is_empty() => Ok(None),
+        (Some(why), _) => Err(why),
+        (None, Ok(modules)) => {
+            let boot = BootJob {
+                kernel: target.kernel,
+                modules,
+                out_dir: &target.out_dir,
+                group: &group,
+                index: job.index,
+                boots,
+                left,
+                exe: &opts.hogs,
+                root: target.root.as_ref(),
+                guest_exe: &target.guest_exe,
+                label: label.as_deref(),
+            };
+            boot.run(opts, progress)
+                .map(Some)
+                .map_err(|e| Unrun::HostFault(format!("{e:#}").replace('\n', " ")))
+        }
+        (None, Err(e)) => Err(Unrun::Kernel(e.clone())),
+    };
+    let (boot, mut results) = match result {
+        Ok(Some((boot, results))) => (Some(boot), results),
+        Ok(None) => (None, Vec::new()),
+        Err(why) => {
+            let results: Vec<ScenarioResult> =
+                group.iter().map(|s| not_run(s, job.index, &why)).collect();
+            for r in &results {
+                progress(&format_result(r, label.as_deref()));
+            }
+            (None, results)
+        }
+    };
+    results.extend(skips);
+    Done {
+        target: job.target,
+        index: job.index,
+        boot,
+        results,
+    }
+}
+
+/// One result per target, its boots and scenarios in boot order.
+fn collect(
+    targets: &[Target],
+    mut done: Vec<Done>,
+    opts: &Options,
+    wall_secs: f64,
+) -> Vec<RunResult> {
     done.sort_by_key(|d| (d.target, d.index));
-    let wall_secs = start.elapsed().as_secs_f64();
     targets
         .iter()
         .enumerate()
@@ -384,6 +410,17 @@ struct BootJob<'a> {
     label: Option<&'a str>,
 }
 
+/// One boot as it ended, after at most one retry.
+struct Attempted {
+    ended: vm::Ended,
+    record: record::BootRecord,
+    verdicts: Vec<Verdict>,
+    /// From QEMU's start to the guest step's first event (host clock).
+    ready_at: Option<Duration>,
+    /// The host fault of a first attempt that was run again.
+    retried_after: Option<String>,
+}
+
 impl BootJob<'_> {
     /// Runs the boot and judges its scenarios.
     fn run(
@@ -391,11 +428,67 @@ impl BootJob<'_> {
         opts: &Options,
         progress: &(dyn Fn(&str) + Sync),
     ) -> Result<(BootResult, Vec<ScenarioResult>)> {
-        let (group, index, exe) = (self.group, self.index, self.exe);
+        let index = self.index;
         std::fs::create_dir_all(self.out_dir)
             .with_context(|| format!("cannot create {}", self.out_dir.display()))?;
-        let names: Vec<String> = group.iter().map(|s| s.name.clone()).collect();
-        let steps = group
+        let names: Vec<String> = self.group.iter().map(|s| s.name.clone()).collect();
+        let boot = self.prepare(opts)?;
+        progress(&format!(
+            "boot {index}/{}{}: {} ({} vCPUs, {})",
+            self.boots,
+            self.on(),
+            names.join(", "),
+            boot.cpus,
+            boot.kernel_args.join(" ")
+        ));
+        let console_log = self.out_dir.join(format!("boot-{index}.console.log"));
+        let Attempted {
+            ended,
+            record,
+            verdicts,
+            ready_at,
+            retried_after,
+        } = self.attempt(&boot, &console_log, opts, progress)?;
+        let results = self
+            .group
+            .iter()
+            .zip(verdicts)
+            .map(|(scenario, verdict)| {
+                let r = scenario_result(scenario, index, verdict, Some(&record));
+                progress(&format_result(&r, self.label));
+                r
+            })
+            .collect();
+        let boot = BootResult {
+            index,
+            scenarios: names,
+            cpus: boot.cpus,
+            cmdline: boot.kernel_args,
+            boot_secs: ready_at.map(|d| d.as_secs_f64()),
+            wall_secs: ended.wall.as_secs_f64(),
+            exit: ended.exit.to_string(),
+            timed_out: ended.timed_out,
+            survivors: ended.survivors,
+            preempt: record.preempt,
+            console_log: format!("boot-{index}.console.log"),
+            retried_after,
+            settle_secs: record.settled().map(|(secs, _)| secs),
+            settled_after: record
+                .settled()
+                .map(|(_, waited_for)| waited_for.to_vec())
+                .unwrap_or_default(),
+        };
+        Ok((boot, results))
+    }
+
+    /// ` on 7.3.4` in progress lines when several kernels run at once.
+    fn on(&self) -> String {
+        self.label.map_or(String::new(), |k| format!(" on {k}"))
+    }
+
+    /// The guest's plan, one step per scenario, with host paths.
+    fn steps(&self) -> Result<Vec<Step>> {
+        self.group
             .iter()
             .map(|s| {
                 Ok(Step {
@@ -417,23 +510,30 @@ impl BootJob<'_> {
                     hog_cpus: s.hog_cpus(),
                 })
             })
-            .collect::<Result<Vec<_>>>()?;
+            .collect()
+    }
+
+    /// The boot's VM, its deadline its own steps' time (within the run's), and its plan
+    /// written where the guest reads it.
+    fn prepare<'o>(&'o self, opts: &'o Options) -> Result<vm::Boot<'o>> {
+        let steps = self.steps()?;
         let own_deadline = BOOT_ALLOWANCE
             + steps
                 .iter()
                 .map(|s| Duration::from_secs(s.wait_secs) + STEP_ALLOWANCE)
                 .sum::<Duration>();
-        let plan_path = self.out_dir.join(format!("boot-{index}.plan.json"));
-        let mut kernel_args = group[0].kernel_args();
+        let plan_path = self.out_dir.join(format!("boot-{}.plan.json", self.index));
+        let first = self.group[0];
+        let mut kernel_args = first.kernel_args();
         kernel_args.extend(vm::platform_args(self.kernel.arch));
         kernel_args.extend(opts.append.iter().cloned());
         let mut boot = vm::Boot {
             vng: &opts.vng,
-            hogs: exe,
+            hogs: self.exe,
             kernel_dir: &self.kernel.dir,
-            cpus: group[0].cpus,
+            cpus: first.cpus,
             memory: &opts.memory,
-            kernel_args: kernel_args.clone(),
+            kernel_args,
             arch: self.kernel.arch,
             root: self.root,
             exec: String::new(),
@@ -456,22 +556,28 @@ impl BootJob<'_> {
             no_settle: opts.no_settle,
         };
         std::fs::write(&plan_path, serde_json::to_vec_pretty(&plan)?)?;
-        let on = self.label.map_or(String::new(), |k| format!(" on {k}"));
-        progress(&format!(
-            "boot {index}/{}{on}: {} ({} vCPUs, {})",
-            self.boots,
-            names.join(", "),
-            boot.cpus,
-            kernel_args.join(" ")
-        ));
-        let console_log = self.out_dir.join(format!("boot-{index}.console.log"));
+        Ok(boot)
+    }
+
+    /// Boots, judges, and boots once more when the first attempt's only problem was the host.
+    /// QEMU itself sometimes dies on these hosts (a segfault in host dmesg), and a 7.3 guest
+    /// sometimes sticks in early boot under heavy load: such a boot says nothing about the
+    /// watchdogs, so it runs once more, with the first console kept. A FAIL or TIMEOUT is never
+    /// retried, and neither is a boot that left processes.
+    fn attempt(
+        &self,
+        boot: &vm::Boot,
+        console_log: &Path,
+        opts: &Options,
+        progress: &(dyn Fn(&str) + Sync),
+    ) -> Result<Attempted> {
         let started = Instant::now();
         let mut retried_after = None;
-        let (ended, record, verdicts, ready_at) = loop {
+        loop {
             let boot_start = Instant::now();
             let mut ready_at = None;
             let mut live = opts.live.then(Live::new);
-            let ended = boot.run(&console_log, signals::caught, |stream, line| {
+            let ended = boot.run(console_log, signals::caught, |stream, line| {
                 if ready_at.is_none() && line.contains(crate::protocol::TAG) {
                     ready_at = Some(boot_start.elapsed());
                 }
@@ -483,11 +589,7 @@ impl BootJob<'_> {
                 live.finish();
             }
             let record = record::of_boot(&ended);
-            let verdicts = judge::judge_boot(group, &record);
-            // QEMU itself sometimes dies on these hosts (a segfault in host dmesg), and a 7.3
-            // guest sometimes sticks in early boot under heavy load: such a boot says nothing
-            // about the watchdogs, so it runs once more, with the first console kept. A FAIL or
-            // TIMEOUT is never retried, and neither is a boot that left processes.
+            let verdicts = judge::judge_boot(self.group, &record);
             let time_left = self.left.saturating_sub(started.elapsed()) >= boot.deadline;
             if retried_after.is_some()
                 || !judge::worth_retrying(&verdicts)
@@ -495,7 +597,13 @@ impl BootJob<'_> {
                 || !time_left
                 || signals::caught().is_some()
             {
-                break (ended, record, verdicts, ready_at);
+                return Ok(Attempted {
+                    ended,
+                    record,
+                    verdicts,
+                    ready_at,
+                    retried_after,
+                });
             }
             let fault = verdicts
                 .iter()
@@ -504,46 +612,19 @@ impl BootJob<'_> {
                 .unwrap_or_default();
             let first = self
                 .out_dir
-                .join(format!("boot-{index}.attempt-1.console.log"));
-            std::fs::rename(&console_log, &first)
+                .join(format!("boot-{}.attempt-1.console.log", self.index));
+            std::fs::rename(console_log, &first)
                 .with_context(|| format!("cannot keep {}", console_log.display()))?;
             progress(&format!(
-                "boot {index}/{}{on}: retrying once (first console: {}): {}",
+                "boot {}/{}{}: retrying once (first console: {}): {}",
+                self.index,
                 self.boots,
+                self.on(),
                 first.display(),
                 clip(&fault, 200)
             ));
             retried_after = Some(fault);
-        };
-        let results = group
-            .iter()
-            .zip(verdicts)
-            .map(|(scenario, verdict)| {
-                let r = scenario_result(scenario, index, verdict, Some(&record));
-                progress(&format_result(&r, self.label));
-                r
-            })
-            .collect();
-        let boot = BootResult {
-            index,
-            scenarios: names,
-            cpus: boot.cpus,
-            cmdline: kernel_args,
-            boot_secs: ready_at.map(|d| d.as_secs_f64()),
-            wall_secs: ended.wall.as_secs_f64(),
-            exit: ended.exit.to_string(),
-            timed_out: ended.timed_out,
-            survivors: ended.survivors,
-            preempt: record.preempt,
-            console_log: format!("boot-{index}.console.log"),
-            retried_after,
-            settle_secs: record.settled().map(|(secs, _)| secs),
-            settled_after: record
-                .settled()
-                .map(|(_, waited_for)| waited_for.to_vec())
-                .unwrap_or_default(),
-        };
-        Ok((boot, results))
+        }
     }
 }
 
