@@ -502,6 +502,8 @@ impl Scenario {
         Ok(scenario)
     }
 
+    /// Everything a scenario file must get right beyond its syntax, each a one-line error
+    /// naming the file and the field.
     fn validate(&self) -> Result<()> {
         let at = self.path.display();
         if !self.module.starts_with("hog_")
@@ -518,6 +520,27 @@ impl Scenario {
         if self.cpus == 0 || self.cpus > 8 {
             bail!("{at}: cpus = {} is out of range (1..=8)", self.cpus);
         }
+        for (param, value) in &self.params {
+            let is_cpu = param == "cpu" || param.ends_with("_cpu");
+            if is_cpu && (*value < -1 || *value >= i64::from(self.cpus)) {
+                bail!(
+                    "{at}: params.{param} = {value} is not a CPU of the guest (0..{}, or -1 for any)",
+                    self.cpus
+                );
+            }
+        }
+        if self.panics && !self.expect.iter().any(|r| r.panic == Some(true)) {
+            bail!("{at}: panics = true but no expect rule has panic = true");
+        }
+        self.validate_rules()?;
+        self.validate_kernel_needs()?;
+        self.validate_timing()?;
+        self.validate_order()
+    }
+
+    /// Rules (the scenario's and its variants'): CPUs the guest has, `max` above `min`, models named.
+    fn validate_rules(&self) -> Result<()> {
+        let at = self.path.display();
         let mut rules = vec![
             ("expect".to_owned(), &self.expect),
             ("allow".to_owned(), &self.allow),
@@ -556,6 +579,12 @@ impl Scenario {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// What it needs of a kernel, its console lines, and its variants for other kernels.
+    fn validate_kernel_needs(&self) -> Result<()> {
+        let at = self.path.display();
         for (option, why) in &self.needs {
             let name_ok = option.strip_prefix("CONFIG_").is_some_and(|rest| {
                 !rest.is_empty()
@@ -588,18 +617,12 @@ impl Scenario {
                 bail!("{at}: variant[{i}].params.{param} is not a parameter of the scenario");
             }
         }
-        for (param, value) in &self.params {
-            let is_cpu = param == "cpu" || param.ends_with("_cpu");
-            if is_cpu && (*value < -1 || *value >= i64::from(self.cpus)) {
-                bail!(
-                    "{at}: params.{param} = {value} is not a CPU of the guest (0..{}, or -1 for any)",
-                    self.cpus
-                );
-            }
-        }
-        if self.panics && !self.expect.iter().any(|r| r.panic == Some(true)) {
-            bail!("{at}: panics = true but no expect rule has panic = true");
-        }
+        Ok(())
+    }
+
+    /// The settings its verdicts depend on: `watchdog_thresh`, each expected detector's, writes, repeats.
+    fn validate_timing(&self) -> Result<()> {
+        let at = self.path.display();
         if self.thresh().is_none() {
             bail!("{at}: set kernel.watchdog_thresh before the hog ([[set]]) or watchdog_thresh=N in cmdline: the verdicts depend on it");
         }
@@ -636,6 +659,12 @@ impl Scenario {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// `order` and `detect_from` name what the scenario has.
+    fn validate_order(&self) -> Result<()> {
+        let at = self.path.display();
         if self.order.len() == 1 {
             bail!("{at}: order names one kind: name two or more, or leave it out");
         }
