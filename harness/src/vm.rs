@@ -252,6 +252,45 @@ impl Boot<'_> {
         let mut log = File::create(console_log)
             .with_context(|| format!("cannot create {}", console_log.display()))?;
         let start = Instant::now();
+        let mut running = self.spawn_guard()?;
+        let mut console = Vec::new();
+        let mut clock = ClockRate::default();
+        let watched = running.watch(start, self.deadline, stop, |stream, line| {
+            let text = String::from_utf8_lossy(line);
+            let text = text.trim_end_matches(['\n', '\r']);
+            if stream == Stream::Console {
+                clock.line(start.elapsed().as_secs_f64(), text);
+            }
+            on_line(stream, text);
+            if stream == Stream::Console {
+                log.write_all(line)?;
+                console.extend_from_slice(line);
+            }
+            Ok(())
+        })?;
+        // The guard killed everything it knew of; the group is the last net.
+        let _ = killpg(running.group, Signal::SIGKILL);
+        let survivors = survivors(running.group, Duration::from_secs(5));
+        log.flush()?;
+        let exit = if watched.timed_out || watched.interrupted.is_some() {
+            Exit::Killed
+        } else {
+            exit_of(watched.status)
+        };
+        Ok(Ended {
+            console,
+            exit,
+            timed_out: watched.timed_out,
+            interrupted: watched.interrupted,
+            wall: start.elapsed(),
+            survivors,
+            clock_rate: clock.rate(),
+        })
+    }
+
+    /// Starts `hogs boot-guard -- vng ...` in a process group of its own, its output read by
+    /// two threads into one channel.
+    fn spawn_guard(&self) -> Result<Running> {
         let mut command = Command::new(self.hogs);
         // vng runs `virtme-run` through PATH: from vng's own directory, not another shim.
         if let (true, Some(dir), Some(path)) = (
@@ -276,8 +315,7 @@ impl Boot<'_> {
             .with_context(|| format!("cannot start {}", self.hogs.display()))?;
         let group = Pid::from_raw(child.id() as i32);
         let lifeline = child.stdin.take();
-
-        let (tx, rx) = mpsc::channel::<(Stream, Vec<u8>)>();
+        let (tx, lines) = mpsc::channel::<(Stream, Vec<u8>)>();
         spawn_reader(
             child.stderr.take().context("no stderr pipe")?,
             Stream::Console,
@@ -288,28 +326,49 @@ impl Boot<'_> {
             Stream::Stdout,
             tx,
         );
+        Ok(Running {
+            child,
+            group,
+            lifeline,
+            lines,
+        })
+    }
+}
 
-        let mut console = Vec::new();
+/// A boot under its guard, as the harness holds it.
+struct Running {
+    child: Child,
+    /// The guard's process group (its pid).
+    group: Pid,
+    /// The guard's stdin: closing it tells the guard to kill everything.
+    lifeline: Option<ChildStdin>,
+    lines: mpsc::Receiver<(Stream, Vec<u8>)>,
+}
+
+/// How the watch over a boot ended.
+struct Watched {
+    status: ExitStatus,
+    timed_out: bool,
+    interrupted: Option<i32>,
+}
+
+impl Running {
+    /// Hands every line to `each` until the guard ends and its pipes drain ([`DRAIN`]), and
+    /// ends the boot itself when `stop` names a signal or the deadline passes.
+    fn watch(
+        &mut self,
+        start: Instant,
+        deadline: Duration,
+        stop: impl Fn() -> Option<i32>,
+        mut each: impl FnMut(Stream, &[u8]) -> Result<()>,
+    ) -> Result<Watched> {
         let mut timed_out = false;
         let mut interrupted = None;
         let mut status = None;
-        let mut lifeline = lifeline;
         let mut ended_at: Option<Instant> = None;
-        let mut clock = ClockRate::default();
         loop {
-            match rx.recv_timeout(Duration::from_millis(100)) {
-                Ok((stream, line)) => {
-                    let text = String::from_utf8_lossy(&line);
-                    let text = text.trim_end_matches(['\n', '\r']);
-                    if stream == Stream::Console {
-                        clock.line(start.elapsed().as_secs_f64(), text);
-                    }
-                    on_line(stream, text);
-                    if stream == Stream::Console {
-                        log.write_all(&line)?;
-                        console.extend_from_slice(&line);
-                    }
-                }
+            match self.lines.recv_timeout(Duration::from_millis(100)) {
+                Ok((stream, line)) => each(stream, &line)?,
                 // Both pipes closed: nothing more will come.
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -320,40 +379,27 @@ impl Boot<'_> {
                 }
                 continue;
             }
-            if let Some(s) = child.try_wait()? {
+            if let Some(s) = self.child.try_wait()? {
                 status = Some(s);
-                ended_at = Some(Instant::now());
             } else if let Some(signal) = stop() {
                 interrupted = Some(signal);
-                status = Some(end_boot(&mut child, &mut lifeline, group)?);
-                ended_at = Some(Instant::now());
-            } else if start.elapsed() > self.deadline {
+                status = Some(end_boot(&mut self.child, &mut self.lifeline, self.group)?);
+            } else if start.elapsed() > deadline {
                 timed_out = true;
-                status = Some(end_boot(&mut child, &mut lifeline, group)?);
+                status = Some(end_boot(&mut self.child, &mut self.lifeline, self.group)?);
+            }
+            if status.is_some() {
                 ended_at = Some(Instant::now());
             }
         }
         let status = match status {
             Some(s) => s,
-            None => end_boot(&mut child, &mut lifeline, group)?,
+            None => end_boot(&mut self.child, &mut self.lifeline, self.group)?,
         };
-        // The guard killed everything it knew of; the group is the last net.
-        let _ = killpg(group, Signal::SIGKILL);
-        let survivors = survivors(group, Duration::from_secs(5));
-        log.flush()?;
-        let exit = if timed_out || interrupted.is_some() {
-            Exit::Killed
-        } else {
-            exit_of(status)
-        };
-        Ok(Ended {
-            console,
-            exit,
+        Ok(Watched {
+            status,
             timed_out,
             interrupted,
-            wall: start.elapsed(),
-            survivors,
-            clock_rate: clock.rate(),
         })
     }
 }
