@@ -660,25 +660,8 @@ fn boot_check(
                 log.display()
             )
         })?;
+    print_facts(facts, ended.wall.as_secs_f64());
     let problems = facts.problems();
-    let switches: Vec<String> = DETECTORS
-        .iter()
-        .map(|d| {
-            let file = d.switch.path.rsplit('/').next().unwrap_or(d.switch.path);
-            let value = facts.switches.get(d.switch.path).cloned().flatten();
-            format!("{file}={}", value.as_deref().unwrap_or("?"))
-        })
-        .collect();
-    println!(
-        "boot check: Linux {} booted in {:.1} s; watchdog_thresh={} preempt={} rust={} hard_lockup_detector={} {}",
-        facts.release,
-        ended.wall.as_secs_f64(),
-        facts.watchdog_thresh.as_deref().unwrap_or("?"),
-        facts.preempt.as_deref().unwrap_or("?"),
-        facts.config_rust,
-        if facts.config_perf { "perf" } else if facts.config_buddy { "buddy" } else { "none" },
-        switches.join(" "),
-    );
     if problems.is_empty() {
         let hard = if facts.config_perf { "perf" } else { "buddy" };
         let names: Vec<&str> = DETECTORS.iter().map(|d| d.name).collect();
@@ -691,6 +674,31 @@ fn boot_check(
             log.display()
         )
     }
+}
+
+/// The boot check's one line of what the guest showed.
+fn print_facts(facts: &BootFacts, wall_secs: f64) {
+    let switches: Vec<String> = DETECTORS
+        .iter()
+        .map(|d| {
+            let file = d.switch.path.rsplit('/').next().unwrap_or(d.switch.path);
+            let value = facts.switches.get(d.switch.path).cloned().flatten();
+            format!("{file}={}", value.as_deref().unwrap_or("?"))
+        })
+        .collect();
+    let hard = match (facts.config_perf, facts.config_buddy) {
+        (true, _) => "perf",
+        (false, true) => "buddy",
+        (false, false) => "none",
+    };
+    println!(
+        "boot check: Linux {} booted in {wall_secs:.1} s; watchdog_thresh={} preempt={} rust={} hard_lockup_detector={hard} {}",
+        facts.release,
+        facts.watchdog_thresh.as_deref().unwrap_or("?"),
+        facts.preempt.as_deref().unwrap_or("?"),
+        facts.config_rust,
+        switches.join(" "),
+    );
 }
 
 /// The kernels named by --kernel/--kdir, in order (the default series when none is named).

@@ -8,7 +8,7 @@ use anyhow::Result;
 use quick_junit::{NonSuccessKind, Report as JunitReport, TestCase, TestCaseStatus, TestSuite};
 
 use crate::judge::Outcome;
-use crate::results::RunResult;
+use crate::results::{RunResult, ScenarioResult};
 
 /// KTAP v1: one kernel gives a flat list of scenarios; several give one subtest per kernel.
 pub fn ktap(runs: &[RunResult]) -> String {
@@ -150,21 +150,10 @@ fn junit_suite(run: &RunResult) -> TestSuite {
 /// `run_id` makes the ids unique per run (e.g. the run folder's name).
 pub fn kcidb(runs: &[RunResult], run_id: &str) -> String {
     use serde_json::json;
-    let id = |s: &str| {
-        s.chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect::<String>()
-    };
     let (mut checkouts, mut builds, mut tests) = (Vec::new(), Vec::new(), Vec::new());
     for run in runs {
-        let label = id(&run_label(run));
-        let checkout = format!("hogs:{}:{label}", id(run_id));
+        let label = kcidb_id(&run_label(run));
+        let checkout = format!("hogs:{}:{label}", kcidb_id(run_id));
         let build = format!("{checkout}:build");
         if !checkouts
             .iter()
@@ -186,39 +175,7 @@ pub fn kcidb(runs: &[RunResult], run_id: &str) -> String {
                 "status": "PASS",
             }));
         }
-        for r in &run.scenarios {
-            let mut test = json!({
-                "id": format!("{build}:{}", id(&r.name)),
-                "build_id": build,
-                "origin": "hogs",
-                "path": format!("hogs.{}", id(&r.name).replace('.', "_")),
-                "comment": r.summary,
-                "status": match r.outcome {
-                    Outcome::Pass => "PASS",
-                    Outcome::Fail => "FAIL",
-                    Outcome::Timeout | Outcome::Error => "ERROR",
-                    Outcome::Skip => "SKIP",
-                },
-                "misc": {
-                    "outcome": r.outcome,
-                    "reasons": r.reasons,
-                    "latency_bound_secs": r.latency_bound_secs,
-                    "appended": run.append,
-                },
-            });
-            if let Some(l) = r.latency_secs {
-                test["number"] = json!({ "value": l, "unit": "s" });
-            }
-            if let Some(d) = r.duration_secs {
-                test["duration"] = json!(d.max(0.0));
-            }
-            if !r.excerpt.is_empty() {
-                // KCIDB keeps at most 16 KiB of a log excerpt.
-                let excerpt: String = r.excerpt.chars().take(16 * 1024).collect();
-                test["log_excerpt"] = json!(excerpt);
-            }
-            tests.push(test);
-        }
+        tests.extend(run.scenarios.iter().map(|r| kcidb_test(run, r, &build)));
     }
     let doc = json!({
         "version": { "major": 5, "minor": 3 },
@@ -227,6 +184,55 @@ pub fn kcidb(runs: &[RunResult], run_id: &str) -> String {
         "tests": tests,
     });
     serde_json::to_string_pretty(&doc).expect("KCIDB documents always serialize")
+}
+
+/// `s` with what KCIDB ids do not allow replaced by `_`.
+fn kcidb_id(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// One scenario's KCIDB test, under `build`.
+fn kcidb_test(run: &RunResult, r: &ScenarioResult, build: &str) -> serde_json::Value {
+    use serde_json::json;
+    let mut test = json!({
+        "id": format!("{build}:{}", kcidb_id(&r.name)),
+        "build_id": build,
+        "origin": "hogs",
+        "path": format!("hogs.{}", kcidb_id(&r.name).replace('.', "_")),
+        "comment": r.summary,
+        "status": match r.outcome {
+            Outcome::Pass => "PASS",
+            Outcome::Fail => "FAIL",
+            Outcome::Timeout | Outcome::Error => "ERROR",
+            Outcome::Skip => "SKIP",
+        },
+        "misc": {
+            "outcome": r.outcome,
+            "reasons": r.reasons,
+            "latency_bound_secs": r.latency_bound_secs,
+            "appended": run.append,
+        },
+    });
+    if let Some(l) = r.latency_secs {
+        test["number"] = json!({ "value": l, "unit": "s" });
+    }
+    if let Some(d) = r.duration_secs {
+        test["duration"] = json!(d.max(0.0));
+    }
+    if !r.excerpt.is_empty() {
+        // KCIDB keeps at most 16 KiB of a log excerpt.
+        let excerpt: String = r.excerpt.chars().take(16 * 1024).collect();
+        test["log_excerpt"] = json!(excerpt);
+    }
+    test
 }
 
 #[cfg(test)]

@@ -184,86 +184,100 @@ pub fn read(path: &Path) -> Result<Results> {
 pub fn merge(parts: Vec<RunResult>) -> Result<Vec<RunResult>> {
     let mut merged: Vec<RunResult> = Vec::new();
     for part in parts {
-        let Some(whole) = merged
+        match merged
             .iter_mut()
             .find(|m| m.kernel == part.kernel && m.append == part.append)
-        else {
-            merged.push(part);
-            continue;
-        };
-        let splits = |s: &Option<String>| {
-            s.as_deref()
-                .and_then(|s| s.split_once('/'))
-                .map(|(_, n)| n.to_owned())
-        };
-        if (whole.isolate, whole.shuffle_seed) != (part.isolate, part.shuffle_seed) {
-            bail!(
-                "cannot merge shards grouped differently (--isolate or --shuffle) for Linux {}",
-                part.kernel
-            );
+        {
+            Some(whole) => join(whole, part)?,
+            None => merged.push(part),
         }
-        if splits(&whole.shard) != splits(&part.shard) {
-            bail!(
-                "cannot merge shards of different splits ({} and {}) for Linux {}",
-                whole.shard.as_deref().unwrap_or("whole run"),
-                part.shard.as_deref().unwrap_or("whole run"),
-                part.kernel
-            );
-        }
-        for s in &part.scenarios {
-            if whole.scenarios.iter().any(|w| w.name == s.name) {
-                bail!(
-                    "scenario `{}` on Linux {} is in two of the files",
-                    s.name,
-                    part.kernel
-                );
-            }
-        }
-        for b in &part.boots {
-            if whole.boots.iter().any(|w| w.index == b.index) {
-                bail!(
-                    "boot {} on Linux {} is in two of the files",
-                    b.index,
-                    part.kernel
-                );
-            }
-        }
-        whole.boots.extend(part.boots);
-        whole.scenarios.extend(part.scenarios);
-        whole.wall_secs = whole.wall_secs.max(part.wall_secs);
-        whole.shard = match (&whole.shard, &part.shard) {
-            (Some(a), Some(b)) => Some(format!("{a}+{b}")),
-            _ => None,
-        };
     }
     for run in &mut merged {
         run.boots.sort_by_key(|b| b.index);
         // Stable: scenarios keep their order within a boot.
         run.scenarios.sort_by_key(|s| s.boot);
-        // Every shard of the split present: the merged run is whole again.
-        let shards: Vec<&str> = run
-            .shard
-            .as_deref()
-            .map_or(vec![], |s| s.split('+').collect());
-        if let Some(n) = shards
-            .first()
-            .and_then(|s| s.split_once('/'))
-            .map(|(_, n)| n)
-        {
-            let mut got: Vec<&str> = shards
-                .iter()
-                .filter_map(|s| s.split_once('/').map(|(i, _)| i))
-                .collect();
-            got.sort_by_key(|i| i.parse::<usize>().unwrap_or(0));
-            let all: Vec<String> = (1..=n.parse::<usize>().unwrap_or(0))
-                .map(|i| i.to_string())
-                .collect();
-            if got == all.iter().map(String::as_str).collect::<Vec<_>>() {
-                run.shard = None;
-            }
+        if has_every_shard(run) {
+            run.shard = None;
         }
     }
     Ok(merged)
+}
+
+/// Adds `part` to `whole`, another shard of the same kernel's run.
+fn join(whole: &mut RunResult, part: RunResult) -> Result<()> {
+    let splits = |s: &Option<String>| {
+        s.as_deref()
+            .and_then(|s| s.split_once('/'))
+            .map(|(_, n)| n.to_owned())
+    };
+    if (whole.isolate, whole.shuffle_seed) != (part.isolate, part.shuffle_seed) {
+        bail!(
+            "cannot merge shards grouped differently (--isolate or --shuffle) for Linux {}",
+            part.kernel
+        );
+    }
+    if splits(&whole.shard) != splits(&part.shard) {
+        bail!(
+            "cannot merge shards of different splits ({} and {}) for Linux {}",
+            whole.shard.as_deref().unwrap_or("whole run"),
+            part.shard.as_deref().unwrap_or("whole run"),
+            part.kernel
+        );
+    }
+    if let Some(s) = part
+        .scenarios
+        .iter()
+        .find(|s| whole.scenarios.iter().any(|w| w.name == s.name))
+    {
+        bail!(
+            "scenario `{}` on Linux {} is in two of the files",
+            s.name,
+            part.kernel
+        );
+    }
+    if let Some(b) = part
+        .boots
+        .iter()
+        .find(|b| whole.boots.iter().any(|w| w.index == b.index))
+    {
+        bail!(
+            "boot {} on Linux {} is in two of the files",
+            b.index,
+            part.kernel
+        );
+    }
+    whole.boots.extend(part.boots);
+    whole.scenarios.extend(part.scenarios);
+    whole.wall_secs = whole.wall_secs.max(part.wall_secs);
+    whole.shard = match (&whole.shard, &part.shard) {
+        (Some(a), Some(b)) => Some(format!("{a}+{b}")),
+        _ => None,
+    };
+    Ok(())
+}
+
+/// Every shard of the split is in the merged run (`1/2+2/2`): it is whole again.
+fn has_every_shard(run: &RunResult) -> bool {
+    let shards: Vec<&str> = run
+        .shard
+        .as_deref()
+        .map_or(vec![], |s| s.split('+').collect());
+    let Some(n) = shards
+        .first()
+        .and_then(|s| s.split_once('/'))
+        .map(|(_, n)| n)
+    else {
+        return false;
+    };
+    let mut got: Vec<&str> = shards
+        .iter()
+        .filter_map(|s| s.split_once('/').map(|(i, _)| i))
+        .collect();
+    got.sort_by_key(|i| i.parse::<usize>().unwrap_or(0));
+    let all: Vec<String> = (1..=n.parse::<usize>().unwrap_or(0))
+        .map(|i| i.to_string())
+        .collect();
+    got == all.iter().map(String::as_str).collect::<Vec<_>>()
 }
 
 /// The JSON Schema of results files.
