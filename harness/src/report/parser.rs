@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::kinds::{self, CulpritFrom, Details, Extent, TABLE};
+use super::kinds::{self, CulpritFrom, Details, Extent, KindInfo, TABLE};
 use super::lines::{Caller, Cursor, RawLine};
 use super::trace::{self, Context, Frame, Symbol};
 use super::{Kind, Report};
@@ -623,6 +623,164 @@ fn panic_kind(reason: &str) -> Option<Kind> {
         .map(|info| info.kind)
 }
 
+/// `Call Trace:`: a trace starts, one per report unless what was collected so far (frames
+/// without a header, in a garbled console) named nothing.
+fn trace_header(block: &mut Block, draft: &Draft, trimmed: &str) -> bool {
+    if !(trimmed.starts_with("Call Trace:")
+        || trimmed.starts_with("Call trace:")
+        || trimmed.starts_with("Backtrace:"))
+    {
+        return false;
+    }
+    block.quiet = 0;
+    if !draft.has_candidate_frame(block.sink) {
+        block.trace = TraceState::Collecting { gap: 0 };
+    }
+    true
+}
+
+/// `RIP: 0010:func+0x1/0x2` (or `pc : func+0x1/0x2`): where the CPU was.
+fn pc_line(block: &mut Block, draft: &mut Draft, info: &KindInfo, trimmed: &str) -> bool {
+    if info.culprit == CulpritFrom::Sleeper || block.sink != Sink::Report {
+        return false;
+    }
+    let Some(pc) = trace::parse_pc(trimmed) else {
+        return false;
+    };
+    block.quiet = 0;
+    // A user-mode RIP after the trace is the syscall entry, not where the CPU hung.
+    let before_trace = block.trace == TraceState::NotStarted;
+    // When the watchdog's timer interrupted an interrupt (softirqs run on irq exit), the first
+    // RIP is that interrupt's; the one printed inside <TASK> after the interrupt section is
+    // where the stuck task was, and it is what the report is about.
+    let task_after_irq = block.context == Context::Task
+        && draft.interrupt_end.is_some()
+        && !draft.task_rip
+        && !pc.user;
+    let r = &mut draft.report;
+    if (r.rip.is_none() && !r.user_space && (before_trace || !pc.user)) || task_after_irq {
+        r.rip = Some(pc.raw);
+        r.user_space = pc.user;
+        draft.pc = pc.symbol;
+        draft.task_rip = task_after_irq;
+    }
+    true
+}
+
+/// `task:NAME state:D ...` (sched_show_task()): the hung task itself or its lock's owner, the
+/// task an RCU stall waits for, a stuck pool's running worker, or someone else whose stack
+/// must not be taken for the report's.
+fn task_line_of_dump(block: &mut Block, draft: &mut Draft, info: &KindInfo, trimmed: &str) -> bool {
+    let Some(task) = trimmed
+        .strip_prefix("task:")
+        .filter(|t| t.contains(" state:"))
+    else {
+        return false;
+    };
+    let name = task.split(" state:").next().unwrap_or("").trim();
+    let pid: Option<u32> = P.task_pid.captures(task).and_then(|c| num(&c, "pid"));
+    let r = &mut draft.report;
+    let fresh = draft.frames.is_empty() && draft.pc.is_none();
+    let ours = match info.details {
+        Details::HungTask => fresh && r.comm.as_deref().is_none_or(|c| c == name),
+        Details::Rcu => {
+            (fresh && r.tasks.is_empty()) || pid.is_some_and(|p| r.tasks.contains(&p) && fresh)
+        }
+        Details::Workqueue => {
+            fresh && (r.pid.is_none() || r.pid == pid || r.comm.as_deref() == Some(name))
+        }
+        Details::None => false,
+    };
+    let owner = info.details == Details::HungTask
+        && r.blocker.as_deref() == Some(name)
+        && (pid.is_none() || pid == r.blocker_pid)
+        && draft.blocker_frames.is_empty();
+    block.quiet = 0;
+    block.trace = TraceState::NotStarted;
+    block.context = Context::Task;
+    if owner {
+        block.sink = Sink::Blocker;
+    } else if !ours {
+        block.report = None;
+    } else {
+        block.sink = Sink::Report;
+        if r.comm.is_none() || (info.details == Details::Workqueue && r.pid == pid) {
+            r.comm = Some(name.to_owned());
+            r.pid = r.pid.or(pid);
+        }
+    }
+    true
+}
+
+/// A hung task report's `Tainted:` line (its own, not the oops header's).
+fn taint_line(draft: &mut Draft, info: &KindInfo, trimmed: &str) -> bool {
+    if info.details != Details::HungTask || draft.report.tainted.is_some() {
+        return false;
+    }
+    if let Some(flags) = trimmed.strip_prefix("Tainted: ") {
+        draft.report.tainted = Some(taint_field(flags));
+        return true;
+    }
+    if trimmed.starts_with("Not tainted") {
+        draft.report.tainted = Some(String::new());
+        return true;
+    }
+    false
+}
+
+/// A stack frame, or a `<IRQ>`/`<TASK>` marker, while a trace is collected; a long run of other
+/// lines ends the block. riscv dumps, and reports quoted in mails, have frames without a
+/// `Call Trace:` header.
+fn frame_line(block: &mut Block, draft: &mut Draft, text: &str, trimmed: &str) -> Flow {
+    let collecting = matches!(block.trace, TraceState::Collecting { .. })
+        || !draft.has_candidate_frame(block.sink);
+    if !collecting {
+        return Flow::Continue;
+    }
+    let mut rest = text;
+    let mut progressed = false;
+    if let Some((context, after)) = trace::parse_marker(text) {
+        if block.sink == Sink::Report {
+            if block.context == Context::Interrupt && context == Context::Task {
+                draft.interrupt_end.get_or_insert(draft.frames.len());
+            }
+            if trimmed.starts_with("<TASK>") {
+                draft.in_task = true;
+            } else if trimmed.starts_with("</TASK>") {
+                draft.in_task = false;
+            }
+        }
+        block.context = context;
+        rest = after;
+        progressed = true;
+    }
+    if let Some(frame) = trace::parse_frame(rest) {
+        match block.sink {
+            // Unreliable task frames serve neither the stack nor the culprit.
+            Sink::Report if frame.reliable || block.context == Context::Interrupt => {
+                draft.frames.push((frame, block.context));
+            }
+            Sink::Blocker if frame.reliable => draft.blocker_frames.push(frame),
+            Sink::Report => draft.guessed_frames += 1,
+            _ => {}
+        }
+        progressed = true;
+    }
+    if trimmed.starts_with("Leftover inexact backtrace") || trimmed.starts_with("DWARF2 unwinder") {
+        progressed = true;
+    }
+    if progressed {
+        block.trace = TraceState::Collecting { gap: 0 };
+        block.quiet = 0;
+    } else if let TraceState::Collecting { gap } = &mut block.trace {
+        *gap += 1;
+        if *gap > TRACE_GAP_LIMIT {
+            return Flow::EndBlock;
+        }
+    }
+    Flow::Continue
+}
+
 impl Parser {
     /// No dump is being read: lines without trigger words can be skipped.
     fn idle(&self) -> bool {
@@ -986,149 +1144,20 @@ impl Parser {
         }
     }
 
-    /// Registers and call trace of the report `i` the current block is bound to.
+    /// Registers and call trace of the report `i` the current block is bound to: each kind of
+    /// dump line has its reader below, tried in the order the kernel prints them.
     fn dump_line(&mut self, i: usize, kind: Kind, text: &str, trimmed: &str) -> Flow {
         let block = self.block.as_mut().expect("called inside a block");
         let draft = &mut self.reports[i];
         let info = kind.info();
-        if trimmed.starts_with("Call Trace:")
-            || trimmed.starts_with("Call trace:")
-            || trimmed.starts_with("Backtrace:")
+        if trace_header(block, draft, trimmed)
+            || pc_line(block, draft, info, trimmed)
+            || task_line_of_dump(block, draft, info, trimmed)
+            || taint_line(draft, info, trimmed)
         {
-            block.quiet = 0;
-            // One trace per report, unless what was collected so far (frames without a header,
-            // in a garbled console) named nothing: then this one may.
-            if !draft.has_candidate_frame(block.sink) {
-                block.trace = TraceState::Collecting { gap: 0 };
-            }
             return Flow::Continue;
         }
-        if info.culprit != CulpritFrom::Sleeper && block.sink == Sink::Report {
-            if let Some(pc) = trace::parse_pc(trimmed) {
-                block.quiet = 0;
-                // A user-mode RIP after the trace is the syscall entry, not where the CPU hung.
-                let before_trace = block.trace == TraceState::NotStarted;
-                // When the watchdog's timer interrupted an interrupt (softirqs run on irq exit),
-                // the first RIP is that interrupt's; the one printed inside <TASK> after the
-                // interrupt section is where the stuck task was, and it is what the report is about.
-                let task_after_irq = block.context == Context::Task
-                    && draft.interrupt_end.is_some()
-                    && !draft.task_rip
-                    && !pc.user;
-                let r = &mut draft.report;
-                if (r.rip.is_none() && !r.user_space && (before_trace || !pc.user))
-                    || task_after_irq
-                {
-                    r.rip = Some(pc.raw);
-                    r.user_space = pc.user;
-                    draft.pc = pc.symbol;
-                    draft.task_rip = task_after_irq;
-                }
-                return Flow::Continue;
-            }
-        }
-        if let Some(task) = trimmed
-            .strip_prefix("task:")
-            .filter(|t| t.contains(" state:"))
-        {
-            // sched_show_task(): the hung task itself or its lock's owner, the task an RCU
-            // stall waits for, a stuck pool's running worker, or someone else whose stack must
-            // not be taken for the report's.
-            let name = task.split(" state:").next().unwrap_or("").trim();
-            let pid: Option<u32> = P.task_pid.captures(task).and_then(|c| num(&c, "pid"));
-            let r = &mut draft.report;
-            let fresh = draft.frames.is_empty() && draft.pc.is_none();
-            let ours = match info.details {
-                Details::HungTask => fresh && r.comm.as_deref().is_none_or(|c| c == name),
-                Details::Rcu => {
-                    (fresh && r.tasks.is_empty())
-                        || pid.is_some_and(|p| r.tasks.contains(&p) && fresh)
-                }
-                Details::Workqueue => {
-                    fresh && (r.pid.is_none() || r.pid == pid || r.comm.as_deref() == Some(name))
-                }
-                Details::None => false,
-            };
-            let owner = info.details == Details::HungTask
-                && r.blocker.as_deref() == Some(name)
-                && (pid.is_none() || pid == r.blocker_pid)
-                && draft.blocker_frames.is_empty();
-            block.quiet = 0;
-            block.trace = TraceState::NotStarted;
-            block.context = Context::Task;
-            if owner {
-                block.sink = Sink::Blocker;
-            } else if !ours {
-                block.report = None;
-            } else {
-                block.sink = Sink::Report;
-                if r.comm.is_none() || (info.details == Details::Workqueue && r.pid == pid) {
-                    r.comm = Some(name.to_owned());
-                    r.pid = r.pid.or(pid);
-                }
-            }
-            return Flow::Continue;
-        }
-        if info.details == Details::HungTask && draft.report.tainted.is_none() {
-            if let Some(flags) = trimmed.strip_prefix("Tainted: ") {
-                draft.report.tainted = Some(taint_field(flags));
-                return Flow::Continue;
-            }
-            if trimmed.starts_with("Not tainted") {
-                draft.report.tainted = Some(String::new());
-                return Flow::Continue;
-            }
-        }
-        // riscv dumps, and reports quoted in mails, have frames without a `Call Trace:` header.
-        let collecting = matches!(block.trace, TraceState::Collecting { .. })
-            || !draft.has_candidate_frame(block.sink);
-        if !collecting {
-            return Flow::Continue;
-        }
-        let mut rest = text;
-        let mut progressed = false;
-        if let Some((context, after)) = trace::parse_marker(text) {
-            if block.sink == Sink::Report {
-                if block.context == Context::Interrupt && context == Context::Task {
-                    draft.interrupt_end.get_or_insert(draft.frames.len());
-                }
-                if trimmed.starts_with("<TASK>") {
-                    draft.in_task = true;
-                } else if trimmed.starts_with("</TASK>") {
-                    draft.in_task = false;
-                }
-            }
-            block.context = context;
-            rest = after;
-            progressed = true;
-        }
-        if let Some(frame) = trace::parse_frame(rest) {
-            match block.sink {
-                // Unreliable task frames serve neither the stack nor the culprit.
-                Sink::Report if frame.reliable || block.context == Context::Interrupt => {
-                    draft.frames.push((frame, block.context));
-                }
-                Sink::Blocker if frame.reliable => draft.blocker_frames.push(frame),
-                Sink::Report => draft.guessed_frames += 1,
-                _ => {}
-            }
-            progressed = true;
-        }
-        if trimmed.starts_with("Leftover inexact backtrace")
-            || trimmed.starts_with("DWARF2 unwinder")
-        {
-            progressed = true;
-        }
-        if progressed {
-            block.trace = TraceState::Collecting { gap: 0 };
-            block.quiet = 0;
-        } else if let TraceState::Collecting { gap } = &mut block.trace {
-            *gap += 1;
-            if *gap > TRACE_GAP_LIMIT {
-                return Flow::EndBlock;
-            }
-        }
-        Flow::Continue
+        frame_line(block, draft, text, trimmed)
     }
 
     /// RCU stall details: which CPU stalls (`rcu: \t1-....: (5249 ticks this GP) ...`), which
