@@ -339,8 +339,44 @@ impl Draft {
     /// Culprit by the kind's [`CulpritFrom`] rule, victim, stack, corruption and title.
     fn finish(mut self) -> Report {
         self.split_arm64_interrupt();
-        let has_trace = self.has_trace();
+        let culprit = self.culprit().cloned();
+        let corrupted = self.corruption();
+        let waits_for_lock = self.report.kind == Kind::HungTask
+            && (self.on_lock
+                || self
+                    .frames
+                    .iter()
+                    .any(|(f, _)| f.reliable && trace::is_lock_sleep(&f.symbol.name)));
         let mut r = self.report;
+        r.victim = waits_for_lock
+            || self
+                .pc
+                .iter()
+                .chain(culprit.as_ref())
+                .any(|s| trace::is_lock_spin(&s.name) || trace::is_ipi_wait(&s.name));
+        if let Some(c) = culprit {
+            r.culprit = Some(c.name);
+            r.module = c.module;
+        }
+        r.blocker_culprit = self
+            .blocker_frames
+            .iter()
+            .find(|f| !trace::is_plumbing(&f.symbol.name) && !trace::is_sleep(&f.symbol.name))
+            .map(|f| f.symbol.name.clone());
+        r.corrupted = corrupted;
+        r.stack = self
+            .frames
+            .into_iter()
+            .filter(|(f, _)| f.reliable)
+            .map(|(f, _)| f.symbol.name)
+            .collect();
+        r.title = kinds::title(&r, &self.header);
+        r
+    }
+
+    /// The report's culprit by its kind's [`CulpritFrom`] rule.
+    fn culprit(&self) -> Option<&Symbol> {
+        let r = &self.report;
         let info = r.kind.info();
         let sleeper = info.culprit == CulpritFrom::Sleeper;
         // A stall that waits for a preempted task: that task's stack starts in the scheduler.
@@ -367,38 +403,24 @@ impl Draft {
                     })
             })
         };
-        let culprit = match info.culprit {
+        match info.culprit {
             _ if r.user_space => None,
             // A warning, oops or BUG is about where it fired, even in the watchdog's own code.
             CulpritFrom::FiredAt if self.pc.is_some() => self.pc.as_ref(),
             CulpritFrom::Named if self.named.is_some() => self.named.as_ref(),
             _ => stuck(),
-        };
-        let waits_for_lock = r.kind == Kind::HungTask
-            && (self.on_lock
-                || self
-                    .frames
-                    .iter()
-                    .any(|(f, _)| f.reliable && trace::is_lock_sleep(&f.symbol.name)));
-        r.victim = waits_for_lock
-            || self
-                .pc
-                .iter()
-                .chain(culprit)
-                .any(|s| trace::is_lock_spin(&s.name) || trace::is_ipi_wait(&s.name));
-        if let Some(c) = culprit {
-            r.culprit = Some(c.name.clone());
-            r.module.clone_from(&c.module);
         }
-        r.blocker_culprit = self
-            .blocker_frames
-            .iter()
-            .find(|f| !trace::is_plumbing(&f.symbol.name) && !trace::is_sleep(&f.symbol.name))
-            .map(|f| f.symbol.name.clone());
-        r.corrupted = if let Some(why) = self.cut {
-            Some(why)
-        } else if info.needs_trace && !has_trace {
-            Some(match (self.eof, self.interrupted_by) {
+    }
+
+    /// Why the report is incomplete, if it is: cut off, no call trace where its kind always
+    /// prints one, a workqueue lockup without its pool.
+    fn corruption(&self) -> Option<String> {
+        let info = self.report.kind.info();
+        if let Some(why) = &self.cut {
+            return Some(why.clone());
+        }
+        if info.needs_trace && !self.has_trace() {
+            return Some(match (self.eof, self.interrupted_by) {
                 (true, _) => "the log ends before its call trace".to_owned(),
                 (false, Some(n)) => {
                     format!(
@@ -406,26 +428,18 @@ impl Draft {
                     )
                 }
                 (false, None) => "no call trace".to_owned(),
-            })
-        } else if info.details == Details::Workqueue && !self.pool_seen {
-            match (self.eof, self.interrupted_by) {
+            });
+        }
+        if info.details == Details::Workqueue && !self.pool_seen {
+            return match (self.eof, self.interrupted_by) {
                 (true, _) => Some("the log ends before its pool's busy workqueues".to_owned()),
                 (false, Some(n)) => Some(format!(
                     "another report (line {n}) started before its pool's busy workqueues"
                 )),
                 (false, None) => None,
-            }
-        } else {
-            None
-        };
-        r.stack = self
-            .frames
-            .into_iter()
-            .filter(|(f, _)| f.reliable)
-            .map(|(f, _)| f.symbol.name)
-            .collect();
-        r.title = kinds::title(&r, &self.header);
-        r
+            };
+        }
+        None
     }
 }
 
