@@ -41,7 +41,36 @@ fn with_module(name: &str, module: Option<&str>) -> String {
 }
 
 fn explain_one(out: &mut String, i: usize, r: &Report, all: &[Report]) {
-    let cpu = cpu_name(r.cpu);
+    heading(out, i, r);
+    if !r.title.is_empty() {
+        let _ = writeln!(out, "  Title: {}", r.title);
+    }
+    let what = (r.kind.info().what)(r);
+    out.push_str(&what);
+    out.push('\n');
+
+    out.push_str(&where_(r, i, all));
+    out.push('\n');
+    if let Some(why) = &r.corrupted {
+        let _ = writeln!(
+            out,
+            "  The report is incomplete ({why}): what it names is a best guess from what was printed."
+        );
+    }
+    task_and_taint(out, r);
+    if r.panic {
+        let reason = r.panic_reason.as_deref().unwrap_or("");
+        let knob = r.kind.info().panic_knob;
+        let _ = writeln!(
+            out,
+            "  Then the kernel panicked (\"{reason}\"): {knob} is set, so the machine stops here instead of \
+             trying to recover; with kdump configured this yields a crash dump."
+        );
+    }
+}
+
+/// `#1 soft lockup on CPU 1, line 312 (5.1 s), stuck for 3 s, task hog_busy (pid 80)`.
+fn heading(out: &mut String, i: usize, r: &Report) {
     let _ = write!(out, "#{} {}", i + 1, kind_name(r.kind));
     if let Some(c) = r.cpu {
         let _ = write!(out, " on CPU {c}");
@@ -66,28 +95,16 @@ fn explain_one(out: &mut String, i: usize, r: &Report, all: &[Report]) {
         }
     }
     out.push('\n');
+}
 
-    if !r.title.is_empty() {
-        let _ = writeln!(out, "  Title: {}", r.title);
-    }
-    let what = (r.kind.info().what)(r);
-    out.push_str(&what);
-    out.push('\n');
-
-    out.push_str(&where_(r, i, all));
-    out.push('\n');
-    if let Some(why) = &r.corrupted {
-        let _ = writeln!(
-            out,
-            "  The report is incomplete ({why}): what it names is a best guess from what was printed."
-        );
-    }
-
+/// What the task in brackets was, and what the taint flags say.
+fn task_and_taint(out: &mut String, r: &Report) {
     if let (Some(comm), Kind::SoftLockup | Kind::HardLockup | Kind::RcuStall) = (&r.comm, r.kind) {
         let pid = r.pid.map_or(String::new(), |p| format!(":{p}"));
         let _ = writeln!(
             out,
-            "  [{comm}{pid}] is the task that was current on {cpu}: {}",
+            "  [{comm}{pid}] is the task that was current on {}: {}",
+            cpu_name(r.cpu),
             task_hint(comm, r)
         );
     }
@@ -104,20 +121,10 @@ fn explain_one(out: &mut String, i: usize, r: &Report, all: &[Report]) {
         }
         None => {}
     }
-    if r.panic {
-        let reason = r.panic_reason.as_deref().unwrap_or("");
-        let knob = r.kind.info().panic_knob;
-        let _ = writeln!(
-            out,
-            "  Then the kernel panicked (\"{reason}\"): {knob} is set, so the machine stops here instead of \
-             trying to recover; with kdump configured this yields a crash dump."
-        );
-    }
 }
 
 /// The culprit, victim or user-space paragraph.
 fn where_(r: &Report, i: usize, all: &[Report]) -> String {
-    let cpu = cpu_name(r.cpu);
     let rip = r.rip.as_deref().unwrap_or("?");
     if r.user_space {
         return format!(
@@ -128,85 +135,14 @@ fn where_(r: &Report, i: usize, all: &[Report]) -> String {
         );
     }
     let Some(culprit) = r.culprit.as_deref() else {
-        if r.kind == Kind::WorkqueueLockup {
-            return "  No culprit: the busy-workqueue list shows no work in flight on the stuck pool and no \
-                    running worker's stack: what kept the pool is whatever ran on its CPU (see the other \
-                    reports)."
-                .to_owned();
-        }
-        if r.kind == Kind::Panic {
-            return "  The panic names no function: its reason says why the kernel stopped."
-                .to_owned();
-        }
-        return format!(
-            "  No culprit: the log has no usable RIP or call trace for {cpu} (the dump may have been cut off, \
-             or printed by an NMI backtrace that is missing)."
-        );
+        return no_culprit(r);
     };
     let at = with_module(culprit, r.module.as_deref());
     if r.victim && r.kind == Kind::HungTask {
-        let owner = match (&r.blocker, r.blocker_pid) {
-            (Some(b), Some(p)) => {
-                let place = r
-                    .blocker_culprit
-                    .as_deref()
-                    .map_or(String::new(), |c| format!(", which was in {c}"));
-                let reported = holder_report(all, i, p).map_or(String::new(), |j| {
-                    format!(" (#{} {} in this log)", j + 1, kind_name(all[j].kind))
-                });
-                format!("the kernel names its likely owner, {b}:{p}{place}{reported}")
-            }
-            _ => "the kernel does not say who holds the lock: echo w > /proc/sysrq-trigger lists \
-                  blocked tasks, lockdep's `Showing all locks held` names holders"
-                .to_owned(),
-        };
-        return format!(
-            "  It waits in {at} for a lock (a mutex, rw-semaphore or semaphore slow path is in its stack): \
-             it is a victim, the culprit is the task holding that lock; {owner}."
-        );
+        return lock_waiter(r, i, all, &at);
     }
     if r.victim {
-        let holders: Vec<String> = all
-            .iter()
-            .enumerate()
-            .filter(|(j, o)| *j != i && o.cpu != r.cpu && !o.victim && !o.user_space)
-            .map(|(j, o)| {
-                let place = o
-                    .culprit
-                    .as_deref()
-                    .map_or(String::new(), |c| format!(" in {c}"));
-                format!(
-                    "#{} {} on {}{place}",
-                    j + 1,
-                    kind_name(o.kind),
-                    cpu_name(o.cpu)
-                )
-            })
-            .collect();
-        let look = if holders.is_empty() {
-            "No other report in this log shows it: collect every CPU's backtrace (see Next)."
-                .to_owned()
-        } else {
-            format!(
-                "Candidates among the other reports: {}.",
-                holders.join(", ")
-            )
-        };
-        if trace::is_ipi_wait(culprit) {
-            return format!(
-                "  {cpu} waits in {at} for other CPUs to run a function it sent them by IPI: it is a victim of \
-                 a CPU that does not take interrupts. {look}"
-            );
-        }
-        let caller = r
-            .stack
-            .iter()
-            .find(|f| !trace::is_lock_spin(f) && !trace::is_plumbing(f))
-            .map_or(String::new(), |f| format!(", requested by {f}"));
-        return format!(
-            "  {cpu} spins in {at}, a spinlock slow path: it is a victim waiting for a lock{caller}. The \
-             culprit is the CPU holding that lock too long. {look}"
-        );
+        return spin_victim(r, i, all, culprit, &at);
     }
     let from = match r
         .rip
@@ -227,6 +163,93 @@ fn where_(r: &Report, i: usize, all: &[Report]) -> String {
         .replace("{at}", &at)
         .replace("{from}", &from)
         .replace("{worker}", &worker)
+}
+
+/// Why a report names no culprit.
+fn no_culprit(r: &Report) -> String {
+    if r.kind == Kind::WorkqueueLockup {
+        return "  No culprit: the busy-workqueue list shows no work in flight on the stuck pool and no \
+                running worker's stack: what kept the pool is whatever ran on its CPU (see the other \
+                reports)."
+            .to_owned();
+    }
+    if r.kind == Kind::Panic {
+        return "  The panic names no function: its reason says why the kernel stopped.".to_owned();
+    }
+    format!(
+        "  No culprit: the log has no usable RIP or call trace for {} (the dump may have been cut off, \
+         or printed by an NMI backtrace that is missing).",
+        cpu_name(r.cpu)
+    )
+}
+
+/// A hung task asleep on a lock: a victim of the lock's owner, named where the kernel does.
+fn lock_waiter(r: &Report, i: usize, all: &[Report], at: &str) -> String {
+    let owner = match (&r.blocker, r.blocker_pid) {
+        (Some(b), Some(p)) => {
+            let place = r
+                .blocker_culprit
+                .as_deref()
+                .map_or(String::new(), |c| format!(", which was in {c}"));
+            let reported = holder_report(all, i, p).map_or(String::new(), |j| {
+                format!(" (#{} {} in this log)", j + 1, kind_name(all[j].kind))
+            });
+            format!("the kernel names its likely owner, {b}:{p}{place}{reported}")
+        }
+        _ => "the kernel does not say who holds the lock: echo w > /proc/sysrq-trigger lists \
+              blocked tasks, lockdep's `Showing all locks held` names holders"
+            .to_owned(),
+    };
+    format!(
+        "  It waits in {at} for a lock (a mutex, rw-semaphore or semaphore slow path is in its stack): \
+         it is a victim, the culprit is the task holding that lock; {owner}."
+    )
+}
+
+/// A CPU spinning on a lock or waiting for an IPI: a victim, with the other reports that may
+/// show the culprit.
+fn spin_victim(r: &Report, i: usize, all: &[Report], culprit: &str, at: &str) -> String {
+    let cpu = cpu_name(r.cpu);
+    let holders: Vec<String> = all
+        .iter()
+        .enumerate()
+        .filter(|(j, o)| *j != i && o.cpu != r.cpu && !o.victim && !o.user_space)
+        .map(|(j, o)| {
+            let place = o
+                .culprit
+                .as_deref()
+                .map_or(String::new(), |c| format!(" in {c}"));
+            format!(
+                "#{} {} on {}{place}",
+                j + 1,
+                kind_name(o.kind),
+                cpu_name(o.cpu)
+            )
+        })
+        .collect();
+    let look = if holders.is_empty() {
+        "No other report in this log shows it: collect every CPU's backtrace (see Next).".to_owned()
+    } else {
+        format!(
+            "Candidates among the other reports: {}.",
+            holders.join(", ")
+        )
+    };
+    if trace::is_ipi_wait(culprit) {
+        return format!(
+            "  {cpu} waits in {at} for other CPUs to run a function it sent them by IPI: it is a victim of \
+             a CPU that does not take interrupts. {look}"
+        );
+    }
+    let caller = r
+        .stack
+        .iter()
+        .find(|f| !trace::is_lock_spin(f) && !trace::is_plumbing(f))
+        .map_or(String::new(), |f| format!(", requested by {f}"));
+    format!(
+        "  {cpu} spins in {at}, a spinlock slow path: it is a victim waiting for a lock{caller}. The \
+         culprit is the CPU holding that lock too long. {look}"
+    )
 }
 
 fn task_hint(comm: &str, r: &Report) -> &'static str {
