@@ -315,67 +315,67 @@ fn holder_report(all: &[Report], i: usize, pid: u32) -> Option<usize> {
         .map(|(j, _)| j)
 }
 
-/// How the reports of one log relate: which detector fires first for one stuck CPU, and which
-/// reports are consequences of others. Empty when there is nothing to relate.
-fn relations(all: &[Report]) -> String {
-    let name = |j: usize| {
-        let o = &all[j];
-        format!("#{} {}", j + 1, kind_name(o.kind))
+/// How report `i` relates to another of the log, if it is a consequence of one.
+fn relation(all: &[Report], i: usize) -> Option<String> {
+    let name = |j: usize| format!("#{} {}", j + 1, kind_name(all[j].kind));
+    let r = &all[i];
+    // The other report on this CPU of the first of `kinds` that has one.
+    let same_cpu = |kinds: &[Kind]| {
+        kinds.iter().find_map(|k| {
+            all.iter()
+                .enumerate()
+                .find(|(j, o)| *j != i && r.cpu.is_some() && o.cpu == r.cpu && o.kind == *k)
+                .map(|(j, _)| j)
+        })
     };
-    let mut notes = Vec::new();
-    for (i, r) in all.iter().enumerate() {
-        // The other report on this CPU of the first of `kinds` that has one.
-        let same_cpu = |kinds: &[Kind]| {
-            kinds.iter().find_map(|k| {
-                all.iter()
-                    .enumerate()
-                    .find(|(j, o)| *j != i && r.cpu.is_some() && o.cpu == r.cpu && o.kind == *k)
-                    .map(|(j, _)| j)
+    match r.kind {
+        Kind::RcuStall => same_cpu(&[Kind::SoftLockup, Kind::HardLockup]).map(|j| {
+            format!(
+                "{} and {} on CPU {} are one bug seen by two detectors: a CPU that does not schedule \
+                 passes no RCU quiescent state either. Fix the {}'s culprit.",
+                name(i),
+                name(j),
+                r.cpu.unwrap_or_default(),
+                kind_name(all[j].kind)
+            )
+        }),
+        Kind::WorkqueueLockup => {
+            same_cpu(&[Kind::SoftLockup, Kind::HardLockup, Kind::RcuStall]).map(|j| {
+                format!(
+                    "{} is a victim of {}: the pool's CPU {} was kept busy, so its workers could not run.",
+                    name(i),
+                    name(j),
+                    r.cpu.unwrap_or_default()
+                )
             })
-        };
-        match r.kind {
-            Kind::RcuStall => {
-                if let Some(j) = same_cpu(&[Kind::SoftLockup, Kind::HardLockup]) {
-                    notes.push(format!(
-                        "{} and {} on CPU {} are one bug seen by two detectors: a CPU that does not schedule \
-                         passes no RCU quiescent state either. Fix the {}'s culprit.",
-                        name(i),
-                        name(j),
-                        r.cpu.unwrap_or_default(),
-                        kind_name(all[j].kind)
-                    ));
-                }
-            }
-            Kind::WorkqueueLockup => {
-                if let Some(j) = same_cpu(&[Kind::SoftLockup, Kind::HardLockup, Kind::RcuStall]) {
-                    notes.push(format!(
-                        "{} is a victim of {}: the pool's CPU {} was kept busy, so its workers could not run.",
-                        name(i),
-                        name(j),
-                        r.cpu.unwrap_or_default()
-                    ));
-                }
-            }
-            Kind::HungTask if r.victim => {
-                let holder = r.blocker_pid.and_then(|p| holder_report(all, i, p));
-                if let Some(j) = holder.filter(|&j| all[j].kind != Kind::HungTask) {
-                    notes.push(format!(
-                        "{} is a victim of {}: the task it waits for holds the lock while it hogs CPU {}.",
-                        name(i),
-                        name(j),
-                        all[j].cpu.map_or("?".to_owned(), |c| c.to_string())
-                    ));
-                } else if let Some(p) = r.blocker_pid {
-                    notes.push(format!(
+        }
+        Kind::HungTask if r.victim => {
+            let holder = r.blocker_pid.and_then(|p| holder_report(all, i, p));
+            if let Some(j) = holder.filter(|&j| all[j].kind != Kind::HungTask) {
+                Some(format!(
+                    "{} is a victim of {}: the task it waits for holds the lock while it hogs CPU {}.",
+                    name(i),
+                    name(j),
+                    all[j].cpu.map_or("?".to_owned(), |c| c.to_string())
+                ))
+            } else {
+                r.blocker_pid.map(|p| {
+                    format!(
                         "{} is a victim of task {}:{p}, which holds the lock it waits for.",
                         name(i),
                         r.blocker.as_deref().unwrap_or("?")
-                    ));
-                }
+                    )
+                })
             }
-            _ => {}
         }
+        _ => None,
     }
+}
+
+/// How the reports of one log relate: which detector fires first for one stuck CPU, and which
+/// reports are consequences of others. Empty when there is nothing to relate.
+fn relations(all: &[Report]) -> String {
+    let notes: Vec<String> = (0..all.len()).filter_map(|i| relation(all, i)).collect();
     let hang_kinds = all
         .iter()
         .filter(|r| r.kind.is_hang())
