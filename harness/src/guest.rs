@@ -276,17 +276,8 @@ fn run_step(step: &Step) -> Result<std::result::Result<(), String>> {
     // Opened before the hog starts, so it sees every line of the scenario and nothing earlier.
     let mut log = KernelLog::open_at_end();
     let mut undo = Undo::default();
-    for w in step.writes.iter().filter(|w| w.at.is_none()) {
-        if !undo.write(&scenario, w)? {
-            tell(&Event::LoadFailed {
-                scenario: scenario.clone(),
-                error: format!("not loaded: {} could not be set", w.label),
-            })?;
-            return undo.restore(&scenario);
-        }
-    }
-    if step.writes.iter().any(|w| w.at.is_none()) {
-        wait_for_grace_period();
+    if !write_before_hog(step, &mut undo)? {
+        return undo.restore(&scenario);
     }
     // The hog's time counts from here: loading returns only once every hogged CPU is free
     // again when the hogs took them all (interrupts off on every CPU).
@@ -308,30 +299,57 @@ fn run_step(step: &Step) -> Result<std::result::Result<(), String>> {
     {
         start_grace_period();
     }
-    let guest = Guest {
-        preempt: preempt_model().as_deref().and_then(Preempt::parse),
-        version: std::fs::read_to_string("/proc/sys/kernel/osrelease")
-            .ok()
-            .and_then(|r| crate::scenario::parse_version(r.trim())),
-        // Only which rules apply matters here; the detection windows are the host's to judge.
-        ..Guest::default()
-    };
-    let lag = wait_until_decided(step, guest, loading, log.as_mut(), &mut undo)?;
+    let lag = wait_until_decided(step, running_guest(), loading, log.as_mut(), &mut undo)?;
     tell(&Event::TimerLag {
         scenario: scenario.clone(),
         max_secs: secs_to_ms(lag),
     })?;
-    match unload_module(&name, Duration::from_secs(30)) {
+    unload(&name, &scenario, undo)
+}
+
+/// The step's writes that come before the hog, then a grace period so they take effect; false
+/// (the step told LoadFailed) when one could not be made.
+fn write_before_hog(step: &Step, undo: &mut Undo) -> Result<bool> {
+    for w in step.writes.iter().filter(|w| w.at.is_none()) {
+        if !undo.write(&step.scenario, w)? {
+            tell(&Event::LoadFailed {
+                scenario: step.scenario.clone(),
+                error: format!("not loaded: {} could not be set", w.label),
+            })?;
+            return Ok(false);
+        }
+    }
+    if step.writes.iter().any(|w| w.at.is_none()) {
+        wait_for_grace_period();
+    }
+    Ok(true)
+}
+
+/// What the guest knows of its kernel that decides which rules apply. Only that matters here;
+/// the detection windows are the host's to judge.
+fn running_guest() -> Guest {
+    Guest {
+        preempt: preempt_model().as_deref().and_then(Preempt::parse),
+        version: std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .ok()
+            .and_then(|r| crate::scenario::parse_version(r.trim())),
+        ..Guest::default()
+    }
+}
+
+/// Unloads the hog and writes back what the step changed; the error when it will not unload.
+fn unload(name: &str, scenario: &str, undo: Undo) -> Result<std::result::Result<(), String>> {
+    match unload_module(name, Duration::from_secs(30)) {
         Ok(()) => {
             tell(&Event::Unloaded {
-                scenario: scenario.clone(),
+                scenario: scenario.to_owned(),
             })?;
-            undo.restore(&scenario)
+            undo.restore(scenario)
         }
         Err(e) => {
             let error = e.to_string();
             tell(&Event::UnloadFailed {
-                scenario,
+                scenario: scenario.to_owned(),
                 error: error.clone(),
             })?;
             Ok(Err(error))

@@ -178,53 +178,14 @@ fn prune(dir: &Path, keep: &Path) {
     }
 }
 
-fn build(dir: &Path, arch: Arch, cache: &Path) -> Result<()> {
-    let native = Some(arch) == Arch::host();
-    let foreign = userland(cache, arch);
-    let busybox = if native {
-        PathBuf::from(BUSYBOX)
-    } else {
-        foreign.join("bin/busybox")
-    };
-    if !is_static_elf(Path::new(BUSYBOX))? || !is_static_elf(&busybox)? {
-        bail!(
-            "{} is not statically linked: install busybox-static (scripts/setup.sh)",
-            busybox.display()
-        );
-    }
-    for sub in [
-        "bin",
-        "sbin",
-        "etc",
-        "proc",
-        "sys",
-        "dev",
-        "run",
-        "tmp",
-        "var",
-        "opt",
-        "srv",
-        "home",
-        "root",
-        "mnt",
-        "lib",
-        "usr/lib",
-        "usr/bin",
-        "usr/sbin",
-        HOST_MOUNT.trim_start_matches('/'),
-    ] {
-        std::fs::create_dir_all(dir.join(sub))?;
-    }
-    std::fs::copy(&busybox, dir.join("bin/busybox"))?;
-    if !native {
-        let bash = foreign.join("bin/bash-static");
-        if !is_static_elf(&bash)? {
-            bail!("{} is not statically linked", bash.display());
-        }
-        std::fs::copy(&bash, dir.join("bin/bash"))?;
-    }
-    // vng's bash init starts with `#!/usr/bin/env bash`.
-    std::os::unix::fs::symlink("../../bin/busybox", dir.join("usr/bin/env"))?;
+/// The folders of the guest's root (the host's `/` is mounted at [`HOST_MOUNT`] too).
+const ROOT_DIRS: &[&str] = &[
+    "bin", "sbin", "etc", "proc", "sys", "dev", "run", "tmp", "var", "opt", "srv", "home", "root",
+    "mnt", "lib", "usr/lib", "usr/bin", "usr/sbin",
+];
+
+/// A `bin/` link to busybox for each applet the host's busybox lists.
+fn link_applets(dir: &Path) -> Result<()> {
     let listed = std::process::Command::new(BUSYBOX)
         .arg("--list")
         .output()
@@ -242,6 +203,40 @@ fn build(dir: &Path, arch: Arch, cache: &Path) -> Result<()> {
         }
         std::os::unix::fs::symlink("busybox", link)?;
     }
+    Ok(())
+}
+
+fn build(dir: &Path, arch: Arch, cache: &Path) -> Result<()> {
+    let native = Some(arch) == Arch::host();
+    let foreign = userland(cache, arch);
+    let busybox = if native {
+        PathBuf::from(BUSYBOX)
+    } else {
+        foreign.join("bin/busybox")
+    };
+    if !is_static_elf(Path::new(BUSYBOX))? || !is_static_elf(&busybox)? {
+        bail!(
+            "{} is not statically linked: install busybox-static (scripts/setup.sh)",
+            busybox.display()
+        );
+    }
+    for sub in ROOT_DIRS
+        .iter()
+        .chain([&HOST_MOUNT.trim_start_matches('/')])
+    {
+        std::fs::create_dir_all(dir.join(sub))?;
+    }
+    std::fs::copy(&busybox, dir.join("bin/busybox"))?;
+    if !native {
+        let bash = foreign.join("bin/bash-static");
+        if !is_static_elf(&bash)? {
+            bail!("{} is not statically linked", bash.display());
+        }
+        std::fs::copy(&bash, dir.join("bin/bash"))?;
+    }
+    // vng's bash init starts with `#!/usr/bin/env bash`.
+    std::os::unix::fs::symlink("../../bin/busybox", dir.join("usr/bin/env"))?;
+    link_applets(dir)?;
     write_executable(&dir.join("sbin/udevd"), UDEVD)?;
     write_executable(&dir.join("sbin/udevadm"), UDEVADM)?;
     std::fs::write(dir.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n")?;

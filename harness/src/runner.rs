@@ -316,40 +316,22 @@ fn run_job(
     for r in &skips {
         progress(&format_result(r, label.as_deref()));
     }
-    let result = match (skipped, &target.modules) {
-        _ if group.is_empty() => Ok(None),
-        (Some(why), _) => Err(why),
-        (None, Ok(modules)) => {
-            let boot = BootJob {
-                kernel: target.kernel,
-                modules,
-                out_dir: &target.out_dir,
-                group: &group,
-                index: job.index,
-                boots,
-                left,
-                exe: &opts.hogs,
-                root: target.root.as_ref(),
-                guest_exe: &target.guest_exe,
-                label: label.as_deref(),
-            };
-            boot.run(opts, progress)
-                .map(Some)
-                .map_err(|e| Unrun::HostFault(format!("{e:#}").replace('\n', " ")))
-        }
-        (None, Err(e)) => Err(Unrun::Kernel(e.clone())),
-    };
-    let (boot, mut results) = match result {
-        Ok(Some((boot, results))) => (Some(boot), results),
-        Ok(None) => (None, Vec::new()),
-        Err(why) => {
-            let results: Vec<ScenarioResult> =
-                group.iter().map(|s| not_run(s, job.index, &why)).collect();
-            for r in &results {
-                progress(&format_result(r, label.as_deref()));
-            }
-            (None, results)
-        }
+    let (boot, mut results) = match skipped {
+        _ if group.is_empty() => (None, Vec::new()),
+        Some(why) => (
+            None,
+            unrun_all(&group, job.index, &why, label.as_deref(), progress),
+        ),
+        None => boot_group(
+            &group,
+            job.index,
+            target,
+            boots,
+            left,
+            opts,
+            label.as_deref(),
+            progress,
+        ),
     };
     results.extend(skips);
     Done {
@@ -358,6 +340,64 @@ fn run_job(
         boot,
         results,
     }
+}
+
+/// Boots `group` on `target` and judges it; ERROR for every scenario when it cannot boot.
+#[allow(clippy::too_many_arguments)] // One call site, run_job, which holds them all.
+fn boot_group(
+    group: &[&Scenario],
+    index: usize,
+    target: &Target,
+    boots: usize,
+    left: Duration,
+    opts: &Options,
+    label: Option<&str>,
+    progress: &(dyn Fn(&str) + Sync),
+) -> (Option<BootResult>, Vec<ScenarioResult>) {
+    let modules = match &target.modules {
+        Ok(modules) => modules,
+        Err(e) => {
+            return (
+                None,
+                unrun_all(group, index, &Unrun::Kernel(e.clone()), label, progress),
+            )
+        }
+    };
+    let boot = BootJob {
+        kernel: target.kernel,
+        modules,
+        out_dir: &target.out_dir,
+        group,
+        index,
+        boots,
+        left,
+        exe: &opts.hogs,
+        root: target.root.as_ref(),
+        guest_exe: &target.guest_exe,
+        label,
+    };
+    match boot.run(opts, progress) {
+        Ok((boot, results)) => (Some(boot), results),
+        Err(e) => {
+            let why = Unrun::HostFault(format!("{e:#}").replace('\n', " "));
+            (None, unrun_all(group, index, &why, label, progress))
+        }
+    }
+}
+
+/// The verdicts of scenarios whose boot never ran, each shown as it is decided.
+fn unrun_all(
+    group: &[&Scenario],
+    index: usize,
+    why: &Unrun,
+    label: Option<&str>,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Vec<ScenarioResult> {
+    let results: Vec<ScenarioResult> = group.iter().map(|s| not_run(s, index, why)).collect();
+    for r in &results {
+        progress(&format_result(r, label));
+    }
+    results
 }
 
 /// One result per target, its boots and scenarios in boot order.
