@@ -844,24 +844,9 @@ impl Scenario {
         )
     }
 
-    /// The scenario's boot, hog, settings, rules and windows, one sentence a line.
-    fn facts(&self) -> String {
-        let mut out = format!(
-            "Boot: {} vCPUs, kernel arguments {}. Hog: insmod {}.ko {}\n",
-            self.cpus,
-            self.kernel_args().join(" "),
-            self.module,
-            self.param_string()
-        );
-        for (option, why) in &self.needs {
-            out += &format!("Needs {option}: {why}. Without it the scenario is skipped.\n");
-        }
-        for s in &self.set {
-            let when = s.at.map_or("before the hog".to_owned(), |t| {
-                format!("{t} s after the hog is loaded")
-            });
-            out += &format!("Sets {} {when}, and back afterwards.\n", s.label());
-        }
+    /// The scenario's rules and the windows of its expected reports, one sentence a line.
+    fn rule_facts(&self) -> String {
+        let mut out = String::new();
         let rules = [
             ("Must see", &self.expect),
             ("May see", &self.allow),
@@ -888,6 +873,28 @@ impl Scenario {
                 );
             }
         }
+        out
+    }
+
+    /// The scenario's boot, hog, settings, rules and windows, one sentence a line.
+    fn facts(&self) -> String {
+        let mut out = format!(
+            "Boot: {} vCPUs, kernel arguments {}. Hog: insmod {}.ko {}\n",
+            self.cpus,
+            self.kernel_args().join(" "),
+            self.module,
+            self.param_string()
+        );
+        for (option, why) in &self.needs {
+            out += &format!("Needs {option}: {why}. Without it the scenario is skipped.\n");
+        }
+        for s in &self.set {
+            let when = s.at.map_or("before the hog".to_owned(), |t| {
+                format!("{t} s after the hog is loaded")
+            });
+            out += &format!("Sets {} {when}, and back afterwards.\n", s.label());
+        }
+        out += &self.rule_facts();
         for c in &self.console {
             if let Some(re) = &c.line {
                 let must = if c.absent {
