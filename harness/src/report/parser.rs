@@ -843,21 +843,7 @@ impl Parser {
             // An oops or warning of a form no kind reads: its dump is nobody's.
             self.block = Some(Block::new(None, Origin::Dump, None));
         } else if let Some(caps) = caps(Trigger::NmiBacktrace, &P.nmi_backtrace) {
-            let cpu = num(&caps, "cpu");
-            let report = match (cpu, caps.name("skipped")) {
-                (Some(cpu), None) => self.find_open(cpu, line.number),
-                _ => None,
-            };
-            if let Some(i) = report {
-                self.reports[i].backtraced = true;
-            }
-            // `NMI backtrace for cpu 0 skipped: idling at ...` is an answer too: the CPU took
-            // the NMI and had nothing but the idle loop to show (arm64's perf detector reports
-            // from the locked CPU itself, while the other one idles).
-            if let (None, Some(cpu)) = (report, cpu) {
-                self.note_backtrace(cpu, line.number);
-            }
-            self.block = Some(Block::new(report, Origin::Dump, cpu));
+            self.nmi_backtrace(line, &caps);
         } else if let Some(caps) = caps(Trigger::SendingNmi, &P.sending_nmi) {
             if let Some(d) = self.block_report_mut() {
                 if matches!(d.report.kind, Kind::HardLockup | Kind::RcuStall)
@@ -879,6 +865,25 @@ impl Parser {
         } else {
             self.in_block(line);
         }
+    }
+
+    /// `NMI backtrace for cpu 1`: the dump that follows is that CPU's, for its open report.
+    fn nmi_backtrace(&mut self, line: &RawLine<'_>, caps: &regex::Captures<'_>) {
+        let cpu = num(caps, "cpu");
+        let report = match (cpu, caps.name("skipped")) {
+            (Some(cpu), None) => self.find_open(cpu, line.number),
+            _ => None,
+        };
+        if let Some(i) = report {
+            self.reports[i].backtraced = true;
+        }
+        // `NMI backtrace for cpu 0 skipped: idling at ...` is an answer too: the CPU took
+        // the NMI and had nothing but the idle loop to show (arm64's perf detector reports
+        // from the locked CPU itself, while the other one idles).
+        if let (None, Some(cpu)) = (report, cpu) {
+            self.note_backtrace(cpu, line.number);
+        }
+        self.block = Some(Block::new(report, Origin::Dump, cpu));
     }
 
     /// A kind's first line: a new report, part of an open one, or (a one-line kind) a report
@@ -1064,20 +1069,8 @@ impl Parser {
                 .filter(|&i| bindable(i))
                 .or_else(|| cpu.and_then(|c| self.find_open(c, line.number))),
         };
-        // A hard lockup's own block that starts with another CPU's dump: the CPU that printed
-        // the report (a buddy's WARN() or panic() on old and vendor kernels).
         if target.is_none() {
-            if let Some(d) = self
-                .block
-                .as_ref()
-                .and_then(|b| b.report)
-                .map(|i| &mut self.reports[i])
-            {
-                let r = &mut d.report;
-                if r.kind == Kind::HardLockup && !d.has_task_line && r.reporting_cpu.is_none() {
-                    r.reporting_cpu = cpu;
-                }
-            }
+            self.printed_by(cpu);
         }
         let origin = self.block.as_ref().map_or(Origin::Dump, |b| b.origin);
         self.block = Some(Block::new(target, origin, cpu));
@@ -1108,6 +1101,22 @@ impl Parser {
         }
         if r.tainted.is_none() {
             r.tainted = tainted;
+        }
+    }
+
+    /// A hard lockup's own block that starts with another CPU's dump: the CPU that printed
+    /// the report (a buddy's WARN() or panic() on old and vendor kernels).
+    fn printed_by(&mut self, cpu: Option<u32>) {
+        if let Some(d) = self
+            .block
+            .as_ref()
+            .and_then(|b| b.report)
+            .map(|i| &mut self.reports[i])
+        {
+            let r = &mut d.report;
+            if r.kind == Kind::HardLockup && !d.has_task_line && r.reporting_cpu.is_none() {
+                r.reporting_cpu = cpu;
+            }
         }
     }
 
