@@ -12,9 +12,10 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::detectors::{DETECTORS, WATCHDOG_THRESH};
+use crate::kernel::Preempt;
 use crate::protocol::{self, BootFacts, Event};
 use crate::report::Kind;
-use crate::scenario::{Guest, KindPattern, Preempt, Rule};
+use crate::scenario::{Guest, KindPattern, Rule};
 
 /// One scenario's work in the guest.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -42,6 +43,8 @@ pub struct Step {
 pub struct Write {
     /// `kernel.watchdog=0`, as events name it.
     pub label: String,
+    /// `kernel.watchdog`: what the write-back's event names.
+    pub name: String,
     pub path: PathBuf,
     pub value: String,
     /// Seconds after the hog was loaded; before loading when none.
@@ -72,8 +75,7 @@ impl Undo {
         })?;
         match result {
             Ok(old) => {
-                let name = w.label.split('=').next().unwrap_or_default().to_owned();
-                self.0.push((w.path.clone(), old, name));
+                self.0.push((w.path.clone(), old, w.name.clone()));
                 Ok(true)
             }
             Err(_) => Ok(false),
@@ -121,7 +123,7 @@ pub fn run_plan(plan_path: &Path) -> Result<()> {
     let plan: Plan = serde_json::from_slice(&std::fs::read(plan_path)?).context("bad plan")?;
     keep_off(&[]);
     tell(&Event::Ready {
-        preempt: preempt_model(),
+        preempt: preempt_model().as_deref().and_then(Preempt::parse),
     })?;
     if !plan.no_settle {
         match settle(BOOT_WORK, SETTLE_PATIENCE) {

@@ -1029,7 +1029,7 @@ culprit = "^hog_busy::"
         }
         fn ready(self) -> Self {
             self.event(Event::Ready {
-                preempt: Some("voluntary".into()),
+                preempt: Some(crate::kernel::Preempt::Voluntary),
             })
         }
         fn begin(self, name: &str) -> Self {
@@ -1095,7 +1095,7 @@ culprit = "^hog_busy::"
         ));
         let reports = |text: &str| crate::report::parse(text.as_bytes());
         let voluntary = Guest {
-            preempt: Some(crate::scenario::Preempt::Voluntary),
+            preempt: Some(crate::kernel::Preempt::Voluntary),
             version: Some((6, 12)),
             prove_rcu: false,
         };
@@ -1551,7 +1551,7 @@ cpu = 1
         let with_model = |model: Option<&str>, middle: &str| {
             Console::default()
                 .event(Event::Ready {
-                    preempt: model.map(str::to_owned),
+                    preempt: model.and_then(crate::kernel::Preempt::parse),
                 })
                 .begin("t")
                 .kernel(middle)

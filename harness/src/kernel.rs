@@ -2,10 +2,12 @@
 //! developer's own tree, validated before anything boots.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
 
 /// A built kernel tree (in-tree or `O=` build directory) the suite can boot and build modules for.
 #[derive(Debug, Clone)]
@@ -106,6 +108,39 @@ impl Arch {
     /// The architecture of the machine the harness runs on.
     pub fn host() -> Option<Arch> {
         Arch::parse(std::env::consts::ARCH)
+    }
+}
+
+/// The kernel's preemption model, as `/sys/kernel/debug/sched/preempt` or the boot log names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Preempt {
+    None,
+    Voluntary,
+    Full,
+    Lazy,
+}
+
+impl Preempt {
+    pub fn parse(word: &str) -> Option<Preempt> {
+        match word.trim().to_ascii_lowercase().as_str() {
+            "none" => Some(Preempt::None),
+            "voluntary" => Some(Preempt::Voluntary),
+            "full" => Some(Preempt::Full),
+            "lazy" => Some(Preempt::Lazy),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Preempt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Preempt::None => "none",
+            Preempt::Voluntary => "voluntary",
+            Preempt::Full => "full",
+            Preempt::Lazy => "lazy",
+        })
     }
 }
 

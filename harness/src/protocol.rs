@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::detectors::{Switch, DETECTORS};
+use crate::kernel::Preempt;
 
 /// Every event line starts with this tag, then the version, then the JSON object.
 pub const TAG: &str = "hogs-event v";
@@ -22,7 +23,7 @@ pub const VERSION: u32 = 1;
 #[serde(tag = "event", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Event {
     /// The guest step started; `preempt` is the model debugfs names, when it does.
-    Ready { preempt: Option<String> },
+    Ready { preempt: Option<Preempt> },
     /// The kernel's own boot-time work that needs every CPU was done before the first hog
     /// (`crate::guest::settle`): the guest waited `waited_secs` for `waited_for` (empty when
     /// nothing was pending).
@@ -144,7 +145,7 @@ mod tests {
         vec![
             (
                 Event::Ready {
-                    preempt: Some("voluntary".into()),
+                    preempt: Some(Preempt::Voluntary),
                 },
                 r#"hogs-event v1 {"event":"ready","preempt":"voluntary"}"#,
             ),

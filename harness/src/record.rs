@@ -2,9 +2,9 @@
 //! hogs' proof lines and how the VM's processes ended. Built from the console in one pass over
 //! its lines; the judge's only input.
 
+use crate::kernel::Preempt;
 use crate::protocol::{self, Event};
 use crate::report::{self, Report};
-use crate::scenario::Preempt;
 use crate::vm::Exit;
 
 /// The host side of a boot's end.
@@ -130,7 +130,7 @@ pub fn read(console: &[u8], ending: Ending) -> BootRecord {
         .find_map(|l| crate::scenario::parse_version(l.text.strip_prefix("Linux version ")?));
     record.prove_rcu = report::rcu_lockdep(console);
     let said = record.events.iter().find_map(|e| match &e.event {
-        Event::Ready { preempt } => preempt.as_deref().and_then(Preempt::parse),
+        Event::Ready { preempt } => *preempt,
         _ => None,
     });
     // For kernels without debugfs' sched/preempt, what the console says.
@@ -327,7 +327,7 @@ mod tests {
              [    7.300000] watchdog: BUG: soft lockup - CPU#1 stuck for 5s! [hog_busy:80]\n\
              [    9.000000] {}\n[   10.000000] {}\n",
             protocol::encode(&Event::Ready {
-                preempt: Some("voluntary".into())
+                preempt: Some(Preempt::Voluntary)
             }),
             protocol::encode(&Event::Begin {
                 scenario: "a".into(),

@@ -12,8 +12,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::judge::Outcome;
+use crate::kernel::Preempt;
 use crate::report::Report;
-use crate::scenario::Preempt;
 
 /// The schema version this hogs writes and reads.
 pub const SCHEMA_VERSION: u32 = 2;

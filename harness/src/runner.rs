@@ -542,6 +542,7 @@ impl BootJob<'_> {
                         .iter()
                         .map(|w| crate::guest::Write {
                             label: w.label(),
+                            name: w.name(),
                             path: w.target().into(),
                             value: w.value.clone(),
                             at: w.at,

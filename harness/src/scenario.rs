@@ -9,40 +9,8 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use crate::detectors::{self, HardDetector, Setting, Window, DETECTORS, WATCHDOG_THRESH};
+use crate::kernel::Preempt;
 use crate::report::{Kind, Report};
-
-/// The kernel's preemption model, as `/sys/kernel/debug/sched/preempt` or the boot log names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Preempt {
-    None,
-    Voluntary,
-    Full,
-    Lazy,
-}
-
-impl Preempt {
-    pub fn parse(word: &str) -> Option<Preempt> {
-        match word.trim().to_ascii_lowercase().as_str() {
-            "none" => Some(Preempt::None),
-            "voluntary" => Some(Preempt::Voluntary),
-            "full" => Some(Preempt::Full),
-            "lazy" => Some(Preempt::Lazy),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for Preempt {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Preempt::None => "none",
-            Preempt::Voluntary => "voluntary",
-            Preempt::Full => "full",
-            Preempt::Lazy => "lazy",
-        })
-    }
-}
 
 /// A report kind in a rule: one [`Kind`] by its name (`soft_lockup`, `warning`, ...), or `any`,
 /// which matches every hang detector's report. A warning, oops, other BUG or panic is never
@@ -427,14 +395,17 @@ impl Set {
         }
     }
 
-    /// `kernel.watchdog=0` or `/sys/devices/system/cpu/cpu2/online=0`.
-    pub fn label(&self) -> String {
-        let what = self
-            .sysctl
+    /// What it writes: `kernel.watchdog` or `/sys/devices/system/cpu/cpu2/online`.
+    pub fn name(&self) -> String {
+        self.sysctl
             .clone()
             .or_else(|| self.path.clone())
-            .unwrap_or_default();
-        format!("{what}={}", self.value)
+            .unwrap_or_default()
+    }
+
+    /// `kernel.watchdog=0` or `/sys/devices/system/cpu/cpu2/online=0`.
+    pub fn label(&self) -> String {
+        format!("{}={}", self.name(), self.value)
     }
 
     fn validate(&self, at: &str, field: &str, wait: u64) -> Result<()> {

@@ -31,7 +31,7 @@ fn scenario() -> Scenario {
 fn console_so_far() -> String {
     let lines = [
         encode(&Event::Ready {
-            preempt: Some("voluntary".into()),
+            preempt: Some(hogs::kernel::Preempt::Voluntary),
         }),
         encode(&Event::Begin {
             scenario: "fake".into(),
