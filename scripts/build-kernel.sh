@@ -85,7 +85,7 @@ case "$series" in
       cd "$here"
     fi
     ;;
-  *) die "unknown kernel series '$series' (known: 6.12, 7.3; flavours: SERIES-debug, SERIES-voluntary)" ;;
+  *) die "unknown kernel series '$series' (known: 6.12, 7.3; flavours: $(cd "$here/kernel" && ls flavour-*.config | sed 's/flavour-/SERIES-/; s/.config//' | tr '\n' ' '))" ;;
 esac
 
 # The fragments, later lines winning: the suite's, then the series' own differences.
