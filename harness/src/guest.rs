@@ -334,7 +334,7 @@ fn running_guest() -> Guest {
         preempt: preempt_model().as_deref().and_then(Preempt::parse),
         version: std::fs::read_to_string("/proc/sys/kernel/osrelease")
             .ok()
-            .and_then(|r| crate::scenario::parse_version(r.trim())),
+            .and_then(|r| crate::report::parse_version(r.trim())),
         ..Guest::default()
     }
 }
@@ -395,12 +395,13 @@ fn wait_until_decided(
         let Some(log) = log.as_deref_mut() else {
             continue;
         };
-        let seen = log.text.len();
+        let seen = log.reader.text().len();
         log.read_new();
         // The wait counts from the hog's start, not from loading: on a loaded host a hog's
         // kthread or work item can start seconds after its module loaded (seen: 6.5 s).
         if !hog_seen
-            && memchr::memmem::find(&log.text[seen..], protocol::HOGGING.as_bytes()).is_some()
+            && memchr::memmem::find(&log.reader.text()[seen..], protocol::HOGGING.as_bytes())
+                .is_some()
         {
             hog_seen = true;
             deadline = deadline.max(Instant::now() + wait);
@@ -408,7 +409,7 @@ fn wait_until_decided(
         if step.expect.is_empty() || !timed.is_empty() {
             continue;
         }
-        let reports = crate::report::parse(&log.text);
+        let reports = log.reader.reports();
         if crate::scenario::expectations_met(&step.expect, guest, &reports) {
             std::thread::sleep(GRACE.min(deadline.saturating_duration_since(Instant::now())));
             return Ok(lag);
@@ -420,7 +421,8 @@ fn wait_until_decided(
 /// The kernel log from `/dev/kmsg`, as console lines (`[   12.345678] message`).
 struct KernelLog {
     file: std::fs::File,
-    text: Vec<u8>,
+    /// The lines read so far, parsed as they come.
+    reader: crate::report::Reader,
 }
 
 impl KernelLog {
@@ -436,7 +438,7 @@ impl KernelLog {
         file.seek(std::io::SeekFrom::End(0)).ok()?;
         Some(KernelLog {
             file,
-            text: Vec::new(),
+            reader: crate::report::Reader::default(),
         })
     }
 
@@ -449,7 +451,7 @@ impl KernelLog {
                 Ok(0) => return,
                 Ok(n) => {
                     if let Some(line) = console_line(&record[..n]) {
-                        self.text.extend_from_slice(line.as_bytes());
+                        self.reader.push(line.as_bytes());
                     }
                 }
                 // Overwritten records are gone; the next read goes on after them.

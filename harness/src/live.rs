@@ -2,12 +2,12 @@
 
 use std::io::IsTerminal;
 
-use crate::report::{self, Report};
+use crate::report::{self, Reader, Report};
 use crate::vm::Stream;
 
 /// Demo mode: the console as it happens, the watchdog's lines highlighted, a note per report.
 pub struct Live {
-    console: Vec<u8>,
+    console: Reader,
     lines: usize,
     announced: usize,
     color: bool,
@@ -22,7 +22,7 @@ impl Default for Live {
 impl Live {
     pub fn new() -> Live {
         Live {
-            console: Vec::new(),
+            console: Reader::default(),
             lines: 0,
             announced: 0,
             color: std::io::stdout().is_terminal(),
@@ -33,10 +33,10 @@ impl Live {
         if stream == Stream::Stdout {
             return;
         }
-        self.console.extend_from_slice(line.as_bytes());
-        self.console.push(b'\n');
+        self.console.push(line.as_bytes());
+        self.console.push(b"\n");
         self.lines += 1;
-        let reports = report::parse(&self.console);
+        let reports = self.console.reports();
         let starts_report = reports.iter().any(|r| r.line == self.lines);
         if starts_report && self.color {
             println!("\x1b[1;31m{line}\x1b[0m");
@@ -53,7 +53,7 @@ impl Live {
     }
 
     pub fn finish(&mut self) {
-        let reports = report::parse(&self.console);
+        let reports = self.console.reports();
         for r in &reports[self.announced.min(reports.len())..] {
             self.note(r);
         }

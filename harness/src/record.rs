@@ -1,6 +1,6 @@
 //! What happened in one boot, as the host saw it: the guest's events, the kernel's reports, the
 //! hogs' proof lines and how the VM's processes ended. Built from the console in one pass over
-//! its lines; the judge's only input.
+//! its lines, besides the report parser's own ([`report::parse`]); the judge's only input.
 
 use crate::kernel::Preempt;
 use crate::protocol::{self, Event};
@@ -101,7 +101,9 @@ pub fn read(console: &[u8], ending: Ending) -> BootRecord {
             .collect(),
     };
     let mut tail = std::collections::VecDeque::new();
+    let mut boot = report::BootLines::default();
     for line in report::lines(console) {
+        boot.line(&line);
         let text = line.text.as_ref();
         match protocol::decode(text) {
             Some(Ok(event)) => record.events.push(Stamped {
@@ -126,19 +128,14 @@ pub fn read(console: &[u8], ending: Ending) -> BootRecord {
         }
     }
     record.tail = tail.into();
-    record.version = report::lines(console)
-        .find_map(|l| crate::scenario::parse_version(l.text.strip_prefix("Linux version ")?));
-    record.prove_rcu = report::rcu_lockdep(console);
+    record.version = boot.version;
+    record.prove_rcu = boot.rcu_lockdep;
     let said = record.events.iter().find_map(|e| match &e.event {
         Event::Ready { preempt } => *preempt,
         _ => None,
     });
     // For kernels without debugfs' sched/preempt, what the console says.
-    record.preempt = said.or_else(|| {
-        report::preemption_model(console)
-            .as_deref()
-            .and_then(Preempt::parse)
-    });
+    record.preempt = said.or_else(|| boot.preemption_model().as_deref().and_then(Preempt::parse));
     record
 }
 

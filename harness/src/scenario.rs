@@ -198,14 +198,6 @@ pub struct Guest {
     pub prove_rcu: bool,
 }
 
-/// `(major, minor)` of a kernel release such as `7.3.4-rc1`.
-pub fn parse_version(release: &str) -> Option<(u32, u32)> {
-    let mut parts = release.split(|c: char| !c.is_ascii_digit());
-    let major = parts.next()?.parse().ok()?;
-    let minor = parts.next()?.parse().ok()?;
-    Some((major, minor))
-}
-
 mod version_opt {
     use serde::{Deserialize, Deserializer, Serializer};
 
@@ -220,7 +212,7 @@ mod version_opt {
         let Some(text) = Option::<String>::deserialize(d)? else {
             return Ok(None);
         };
-        super::parse_version(&text)
+        crate::report::parse_version(&text)
             .filter(|_| text.split('.').count() == 2)
             .map(Some)
             .ok_or_else(|| {
@@ -1381,6 +1373,6 @@ params = { secs = 17 }
                 .contains(r#"since = "6" is not a version like "6.16""#),
             "{e}"
         );
-        assert_eq!(parse_version("7.3.4-rc1+"), Some((7, 3)));
+        assert_eq!(crate::report::parse_version("7.3.4-rc1+"), Some((7, 3)));
     }
 }

@@ -74,9 +74,25 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// Resumes at byte `pos`, the start of line `number`, of `text`.
+    pub(crate) fn resume(text: &'a [u8], pos: usize, number: usize) -> Self {
+        Self { text, pos, number }
+    }
+
     /// Byte offset of the next line.
     pub(crate) fn pos(&self) -> usize {
         self.pos
+    }
+
+    /// Number of the next line.
+    pub(crate) fn number(&self) -> usize {
+        self.number
+    }
+
+    /// Moves past every complete line, counting them (the prefilter found nothing more).
+    pub(crate) fn skip_to_end(&mut self) {
+        let end = self.text.len();
+        self.skip_to(end);
     }
 
     /// Moves to the start of the line containing byte `offset` (which must not be behind the

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 pub use explain::explain;
 pub use kinds::KINDS;
 pub use lines::{lines, Caller, Line};
+pub use parser::Reader;
 
 /// What the kernel reported. Everything about a kind but its name in Rust is its entry in
 /// [`kinds::TABLE`].
@@ -235,40 +236,80 @@ pub fn looks_like_kernel_log(text: &[u8], reports: &[Report]) -> bool {
         })
 }
 
-/// The reports as `{"reports":[...]}`, pretty-printed.
-/// Whether the kernel announced lockdep checking of RCU at boot (`rcu: \tRCU lockdep checking is
-/// enabled.`, printed with `CONFIG_PROVE_RCU` by 6.12 and 7.3 alike).
-pub fn rcu_lockdep(text: &[u8]) -> bool {
-    lines(text)
-        .any(|l| l.text.trim_start_matches("rcu:").trim() == "RCU lockdep checking is enabled.")
+/// What a boot's console says of its kernel besides reports, gathered a line at a time.
+#[derive(Debug, Default)]
+pub struct BootLines {
+    /// `(major, minor)` from `Linux version X.Y...`.
+    pub version: Option<(u32, u32)>,
+    /// The kernel announced lockdep checking of RCU (`rcu: \tRCU lockdep checking is
+    /// enabled.`, printed with `CONFIG_PROVE_RCU` by 6.12 and 7.3 alike).
+    pub rcu_lockdep: bool,
+    /// The last `Dynamic Preempt: voluntary` (a refused `preempt=`, `unsupported mode: none`,
+    /// is skipped).
+    dynamic: Option<String>,
+    /// The first `PREEMPT(lazy)` tag newer kernels print on a dump's `CPU:` line.
+    tagged: Option<String>,
 }
 
-/// The preemption model the console says the kernel runs: the last boot line
-/// `Dynamic Preempt: voluntary` (PREEMPT_DYNAMIC kernels; `Dynamic Preempt: unsupported mode:
-/// none` is a refused `preempt=` and is skipped), else the `PREEMPT(lazy)` tag newer kernels
-/// print on a dump's `CPU:` line. The word is returned as printed, lower-cased.
-pub fn preemption_model(text: &[u8]) -> Option<String> {
-    let mut dynamic = None;
-    let mut tagged = None;
-    for line in lines(text) {
+impl BootLines {
+    /// Reads `text` whole.
+    pub fn of(text: &[u8]) -> BootLines {
+        let mut facts = BootLines::default();
+        for line in lines(text) {
+            facts.line(&line);
+        }
+        facts
+    }
+
+    pub fn line(&mut self, line: &Line<'_>) {
         let msg = line.text.as_ref();
+        if self.version.is_none() {
+            if let Some(rest) = msg.strip_prefix("Linux version ") {
+                self.version = parse_version(rest);
+            }
+        }
+        if msg.trim_start_matches("rcu:").trim() == "RCU lockdep checking is enabled." {
+            self.rcu_lockdep = true;
+        }
         if let Some(model) = msg.strip_prefix("Dynamic Preempt: ") {
             if !model.starts_with("unsupported") {
                 let word = model.split_whitespace().next().unwrap_or_default();
-                dynamic = Some(word.to_ascii_lowercase());
+                self.dynamic = Some(word.to_ascii_lowercase());
             }
-            continue;
-        }
-        if tagged.is_none() && msg.starts_with("CPU: ") {
-            tagged = msg
+        } else if self.tagged.is_none() && msg.starts_with("CPU: ") {
+            self.tagged = msg
                 .split_once("PREEMPT(")
                 .and_then(|(_, rest)| rest.split_once(')'))
                 .map(|(model, _)| model.to_ascii_lowercase());
         }
     }
-    dynamic.or(tagged)
+
+    /// The preemption model the console says the kernel runs: the boot line's, else the dump
+    /// tag's. The word is returned as printed, lower-cased.
+    pub fn preemption_model(&self) -> Option<String> {
+        self.dynamic.clone().or_else(|| self.tagged.clone())
+    }
 }
 
+/// `(major, minor)` of a kernel release such as `7.3.4-rc1`.
+pub fn parse_version(release: &str) -> Option<(u32, u32)> {
+    let mut parts = release.split(|c: char| !c.is_ascii_digit());
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
+/// Whether the kernel announced lockdep checking of RCU at boot ([`BootLines::rcu_lockdep`]).
+pub fn rcu_lockdep(text: &[u8]) -> bool {
+    BootLines::of(text).rcu_lockdep
+}
+
+/// The preemption model the console says the kernel runs ([`BootLines::preemption_model`]).
+pub fn preemption_model(text: &[u8]) -> Option<String> {
+    BootLines::of(text).preemption_model()
+}
+
+/// The reports as `{"reports":[...]}`, pretty-printed.
 pub fn to_json(reports: &[Report]) -> String {
     #[derive(Serialize)]
     struct Document<'a> {

@@ -184,13 +184,69 @@ static P: LazyLock<Patterns> = LazyLock::new(|| {
 
 /// Parses a whole console log.
 pub(crate) fn parse(text: &[u8]) -> Vec<Report> {
-    let mut parser = Parser::default();
-    let mut cursor = Cursor::new(text);
+    let mut reader = Reader::default();
+    reader.push(text);
+    reader.reports()
+}
+
+/// The console read as it comes: the one reader of console text, which `--live`, the guest
+/// step and a boot's record all use. Lines are parsed once, when their newline arrives;
+/// [`Reader::reports`] finishes a copy of the open reports, so it can be asked at any time.
+#[derive(Default, Clone)]
+pub struct Reader {
+    text: Vec<u8>,
+    parser: Parser,
+    /// Byte offset and number of the first line not parsed yet.
+    pos: usize,
+    number: usize,
+}
+
+impl Reader {
+    /// Appends console text; every line it completes is parsed.
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.text.extend_from_slice(bytes);
+        let complete = memchr::memrchr(b'\n', &self.text).map_or(0, |i| i + 1);
+        if complete > self.pos {
+            let (pos, number) = feed(
+                &mut self.parser,
+                &self.text[..complete],
+                self.pos,
+                self.number,
+            );
+            (self.pos, self.number) = (pos, number);
+        }
+    }
+
+    /// The console so far.
+    pub fn text(&self) -> &[u8] {
+        &self.text
+    }
+
+    /// The reports so far, as if the log ended here (a last line without its newline included).
+    pub fn reports(&self) -> Vec<Report> {
+        let mut parser = self.parser.clone();
+        if self.pos < self.text.len() {
+            feed(&mut parser, &self.text, self.pos, self.number);
+        }
+        parser.end_of_log();
+        let mut reports: Vec<Report> = parser.reports.into_iter().map(Draft::finish).collect();
+        link_blockers(&mut reports);
+        reports
+    }
+}
+
+/// Parses the lines of `text` from byte `pos` (line `number`) on; returns where it stopped.
+/// Lines far from any trigger word are skipped undecoded while no dump is being read.
+fn feed(parser: &mut Parser, text: &[u8], pos: usize, number: usize) -> (usize, usize) {
+    let mut cursor = Cursor::resume(text, pos, number.max(1));
     loop {
         if parser.idle() {
             match P.prefilter.find_at(text, cursor.pos()) {
                 Some(hit) => cursor.skip_to(hit.start()),
-                None => break,
+                None => {
+                    cursor.skip_to_end();
+                    break;
+                }
             }
         }
         let Some(line) = cursor.next_line() else {
@@ -198,10 +254,7 @@ pub(crate) fn parse(text: &[u8]) -> Vec<Report> {
         };
         parser.line(&line);
     }
-    parser.end_of_log();
-    let mut reports: Vec<Report> = parser.reports.into_iter().map(Draft::finish).collect();
-    link_blockers(&mut reports);
-    reports
+    (cursor.pos(), cursor.number())
 }
 
 /// A blocker that is itself a hung task gets no dump of its own after the `blocked on` line
@@ -223,6 +276,7 @@ fn link_blockers(reports: &mut [Report]) {
 }
 
 /// A report being assembled, with what is needed to pick its culprit at the end.
+#[derive(Clone)]
 struct Draft {
     report: Report,
     /// The first line's message, for the title.
@@ -473,7 +527,7 @@ enum TraceState {
 }
 
 /// The register/stack dump currently being read.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Block {
     report: Option<usize>,
     origin: Origin,
@@ -568,7 +622,7 @@ fn task_pids(list: &str) -> Vec<u32> {
         .collect()
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Parser {
     reports: Vec<Draft>,
     /// The dump being read by the current printk caller (or by everyone, without caller ids).

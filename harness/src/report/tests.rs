@@ -1558,3 +1558,27 @@ fn an_arm64_interrupt_entry_splits_the_trace() {
         .starts_with("sched_balance_update_blocked_averages"));
     assert_eq!(soft.culprit.as_deref(), Some("hog_busy::spin::busy_loop"));
 }
+
+/// The reader fed as a console streams (a line at a time, or in odd-sized chunks that split
+/// lines) finds exactly the reports of the whole log read at once, for every fixture: `--live`,
+/// the guest step and a boot's record cannot disagree.
+#[test]
+fn reading_as_it_comes_finds_what_reading_at_once_does() {
+    for entry in std::fs::read_dir(fixture_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read(&path).unwrap();
+        let whole = parse(&text);
+        let mut by_line = crate::report::Reader::default();
+        for line in text.split_inclusive(|&b| b == b'\n') {
+            by_line.push(line);
+        }
+        assert_eq!(by_line.reports(), whole, "{} line by line", path.display());
+        let mut by_chunk = crate::report::Reader::default();
+        for chunk in text.chunks(97) {
+            by_chunk.push(chunk);
+            // Asking midway must not change what comes after.
+            let _ = by_chunk.reports();
+        }
+        assert_eq!(by_chunk.reports(), whole, "{} in chunks", path.display());
+    }
+}
