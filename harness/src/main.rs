@@ -619,23 +619,7 @@ fn boot_check(
     let exe = std::env::current_exe()?;
     let out_dir = std::env::temp_dir().join(format!("hogs-boot-check-{}", std::process::id()));
     std::fs::create_dir_all(&out_dir)?;
-    let mut boot = vm::Boot {
-        vng,
-        hogs: &exe,
-        kernel_dir: &kernel.dir,
-        arch: kernel.arch,
-        cpus: 2,
-        memory: "1G",
-        kernel_args: scenario::BASE_CMDLINE
-            .iter()
-            .map(|s| s.to_string())
-            .chain(vm::platform_args(kernel.arch))
-            .collect(),
-        root,
-        exec: String::new(),
-        deadline: Duration::from_secs(240),
-    };
-    boot.exec = format!("{} guest --boot-check", boot.in_guest(guest_exe).display());
+    let boot = boot_check_vm(vng, &exe, kernel, root, guest_exe);
     let log = out_dir.join("boot-check.console.log");
     signals::install()?;
     let ended = boot.run(&log, signals::caught, |_, _| {})?;
@@ -674,6 +658,34 @@ fn boot_check(
             log.display()
         )
     }
+}
+
+/// The boot check's VM: two CPUs, the suite's base command line, the guest step in check mode.
+fn boot_check_vm<'a>(
+    vng: &'a Path,
+    exe: &'a Path,
+    kernel: &'a Kernel,
+    root: Option<&'a GuestRoot>,
+    guest_exe: &Path,
+) -> vm::Boot<'a> {
+    let mut boot = vm::Boot {
+        vng,
+        hogs: exe,
+        kernel_dir: &kernel.dir,
+        arch: kernel.arch,
+        cpus: 2,
+        memory: "1G",
+        kernel_args: scenario::BASE_CMDLINE
+            .iter()
+            .map(|s| s.to_string())
+            .chain(vm::platform_args(kernel.arch))
+            .collect(),
+        root,
+        exec: String::new(),
+        deadline: Duration::from_secs(240),
+    };
+    boot.exec = format!("{} guest --boot-check", boot.in_guest(guest_exe).display());
+    boot
 }
 
 /// The boot check's one line of what the guest showed.

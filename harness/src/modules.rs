@@ -22,6 +22,16 @@ pub enum Lint {
     Clippy,
 }
 
+/// `make -C KDIR M=DIR` for `kernel`'s architecture: the kernel's build of the hogs in `dir`.
+fn kbuild(kernel: &Kernel, dir: &Path) -> Command {
+    let mut make = Command::new("make");
+    make.arg("-C")
+        .arg(&kernel.dir)
+        .arg(format!("M={}", dir.display()))
+        .args(kernel.arch.make_args());
+    make
+}
+
 impl Modules {
     /// Builds every hog for `kernel`. Any compiler warning is an error: learners read these files.
     pub fn build(root: &Path, kernel: &Kernel, cache: &Path, lint: Lint) -> Result<Modules> {
@@ -37,27 +47,17 @@ impl Modules {
         } else {
             "build.log"
         });
-        let mut make = Command::new("make");
-        make.arg("-C")
-            .arg(&kernel.dir)
-            .arg(format!("M={}", dir.display()))
-            .args(kernel.arch.make_args())
-            // What CONFIG_WERROR adds, so a warning fails on any kernel, WERROR or not.
-            .args([
-                "RUSTC=/usr/bin/rustc",
-                "LLVM=",
-                "KRUSTFLAGS=-Dwarnings",
-                "-j2",
-            ]);
+        let mut make = kbuild(kernel, &dir);
+        // What CONFIG_WERROR adds, so a warning fails on any kernel, WERROR or not.
+        make.args([
+            "RUSTC=/usr/bin/rustc",
+            "LLVM=",
+            "KRUSTFLAGS=-Dwarnings",
+            "-j2",
+        ]);
         if lint == Lint::Clippy {
             // clippy only sees what is compiled: start from a clean tree.
-            let _ = Command::new("make")
-                .arg("-C")
-                .arg(&kernel.dir)
-                .arg(format!("M={}", dir.display()))
-                .args(kernel.arch.make_args())
-                .arg("clean")
-                .output();
+            let _ = kbuild(kernel, &dir).arg("clean").output();
             // rustup's clippy-driver (for another rustc) comes first in PATH.
             make.args(["CLIPPY=1", "CLIPPY_DRIVER=/usr/bin/clippy-driver"]);
         }

@@ -600,6 +600,34 @@ impl BootJob<'_> {
         Ok(boot)
     }
 
+    /// Sets the first attempt's console aside before the retry; returns the host fault.
+    fn keep_first_attempt(
+        &self,
+        verdicts: &[Verdict],
+        console_log: &Path,
+        progress: &(dyn Fn(&str) + Sync),
+    ) -> Result<String> {
+        let fault = verdicts
+            .iter()
+            .find_map(|v| v.host_fault.as_ref())
+            .map(|(_, reason)| reason.clone())
+            .unwrap_or_default();
+        let first = self
+            .out_dir
+            .join(format!("boot-{}.attempt-1.console.log", self.index));
+        std::fs::rename(console_log, &first)
+            .with_context(|| format!("cannot keep {}", console_log.display()))?;
+        progress(&format!(
+            "boot {}/{}{}: retrying once (first console: {}): {}",
+            self.index,
+            self.boots,
+            self.on(),
+            first.display(),
+            clip(&fault, 200)
+        ));
+        Ok(fault)
+    }
+
     /// Boots, judges, and boots once more when the first attempt's only problem was the host.
     /// QEMU itself sometimes dies on these hosts (a segfault in host dmesg), and a 7.3 guest
     /// sometimes sticks in early boot under heavy load: such a boot says nothing about the
@@ -646,25 +674,7 @@ impl BootJob<'_> {
                     retried_after,
                 });
             }
-            let fault = verdicts
-                .iter()
-                .find_map(|v| v.host_fault.as_ref())
-                .map(|(_, reason)| reason.clone())
-                .unwrap_or_default();
-            let first = self
-                .out_dir
-                .join(format!("boot-{}.attempt-1.console.log", self.index));
-            std::fs::rename(console_log, &first)
-                .with_context(|| format!("cannot keep {}", console_log.display()))?;
-            progress(&format!(
-                "boot {}/{}{}: retrying once (first console: {}): {}",
-                self.index,
-                self.boots,
-                self.on(),
-                first.display(),
-                clip(&fault, 200)
-            ));
-            retried_after = Some(fault);
+            retried_after = Some(self.keep_first_attempt(&verdicts, console_log, progress)?);
         }
     }
 }
