@@ -149,6 +149,15 @@ rc=$?
 set -e
 python3 scripts/expect_verdicts.py "$results/early.json" "$rc" "early-window=FAIL~fired too early"
 
+phase "red check: a parameter the hog does not declare is a one-line input error before any boot"
+set +e
+misspelt=$($hogs --scenarios tests/scenarios run misspelt-param 2>&1)
+rc=$?
+set -e
+[ "$rc" = 2 ] &&
+  tail -1 <<<"$misspelt" | grep -q "^hogs: error: .*misspelt-param.toml: params.second is not a parameter of hog_polite" ||
+  { echo "misspelt-param: expected exit 2 and an error naming params.second, got $rc: $misspelt" >&2; exit 1; }
+
 phase "red check: watchdog bugs built into 6.12 (tests/kernel-bugs) must fail exactly their scenarios"
 buddy=$(bash scripts/build-kernel.sh --quiet --patch tests/kernel-bugs/buddy-offline-drops-neighbour.patch 6.12)
 set +e

@@ -414,6 +414,9 @@ fn run(project: &Project, args: RunArgs) -> Result<ExitCode> {
     // From here on a signal ends the boot in progress and the results so far are written.
     signals::install()?;
     let targets = run_targets(project, &kernels, selected.len(), &out_dir);
+    for modules in targets.iter().filter_map(|t| t.modules.as_ref().ok()) {
+        modules.check_params(&selected)?;
+    }
     let opts = run_options(project, &args);
     if let Some(seed) = args.shuffle {
         eprintln!(

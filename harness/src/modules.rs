@@ -7,6 +7,7 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 
 use crate::kernel::Kernel;
+use crate::scenario::Scenario;
 
 /// The built `.ko` files for one kernel.
 #[derive(Debug, Clone)]
@@ -99,6 +100,37 @@ impl Modules {
         Ok(ko)
     }
 
+    /// The parameters `module` declares, with their types (`secs` -> `uint`), as its
+    /// `.modinfo` holds them (`parmtype=secs:uint`, what `modinfo` prints): the hog's own word
+    /// on what a scenario may pass it.
+    pub fn params(&self, module: &str) -> Result<Vec<(String, String)>> {
+        let ko = self.path(module)?;
+        let bytes = std::fs::read(&ko).with_context(|| format!("cannot read {}", ko.display()))?;
+        Ok(declared_params(&bytes))
+    }
+
+    /// Every scenario's parameters are ones its hog declares: a misspelt one is an error naming
+    /// the file before anything boots, not an `insmod` failure inside a guest.
+    pub fn check_params(&self, scenarios: &[Scenario]) -> Result<()> {
+        for s in scenarios {
+            let declared = self.params(&s.module)?;
+            if let Some(p) = s
+                .params
+                .keys()
+                .find(|p| !declared.iter().any(|(name, _)| name == *p))
+            {
+                let names: Vec<&str> = declared.iter().map(|(n, _)| n.as_str()).collect();
+                bail!(
+                    "{}: params.{p} is not a parameter of {} (it has: {})",
+                    s.path.display(),
+                    s.module,
+                    names.join(", ")
+                );
+            }
+        }
+        Ok(())
+    }
+
     pub fn list(&self) -> Result<Vec<String>> {
         let mut names: Vec<String> = std::fs::read_dir(self.dir.join("hogs"))?
             .filter_map(|e| e.ok())
@@ -112,6 +144,19 @@ impl Modules {
         names.sort();
         Ok(names)
     }
+}
+
+/// The `parmtype=NAME:TYPE` strings of a module's `.modinfo`, in order.
+fn declared_params(ko: &[u8]) -> Vec<(String, String)> {
+    const TAG: &[u8] = b"parmtype=";
+    memchr::memmem::find_iter(ko, TAG)
+        .filter_map(|at| {
+            let rest = &ko[at + TAG.len()..];
+            let entry = &rest[..memchr::memchr(0, rest)?];
+            let (name, kind) = std::str::from_utf8(entry).ok()?.split_once(':')?;
+            Some((name.to_owned(), kind.to_owned()))
+        })
+        .collect()
 }
 
 /// Copies a file only when its content changed, so make's timestamps stay meaningful.
@@ -137,4 +182,19 @@ fn sync_dir(from: &Path, to: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_modules_parameters_come_from_its_modinfo() {
+        let ko = b"\x7fELF...license=GPL\0parmtype=secs:uint\0parm=secs:How long\0parmtype=cpu:int\0junk";
+        assert_eq!(
+            declared_params(ko),
+            [("secs".into(), "uint".into()), ("cpu".into(), "int".into())]
+        );
+        assert!(declared_params(b"no modinfo here").is_empty());
+    }
 }
