@@ -158,6 +158,22 @@ set -e
   tail -1 <<<"$misspelt" | grep -q "^hogs: error: .*misspelt-param.toml: params.second is not a parameter of hog_polite" ||
   { echo "misspelt-param: expected exit 2 and an error naming params.second, got $rc: $misspelt" >&2; exit 1; }
 
+phase "bisect step: 129 stops a bisect on a mistake, 125 skips a tree that does not build or cannot be used"
+notree=$(mktemp -d)
+for expected in "129:" "129:/nonexistent/linux busy-loop" "125:$notree busy-loop"; do
+  set +e
+  bash scripts/bisect.sh ${expected#*:} 2>/dev/null
+  rc=$?
+  set -e
+  [ "$rc" = "${expected%%:*}" ] || { echo "scripts/bisect.sh ${expected#*:}: exit $rc, expected ${expected%%:*}" >&2; exit 1; }
+done
+rm -rf "$notree"
+set +e
+$hogs run --bisect --kdir /nonexistent/linux busy-loop 2>/dev/null
+rc=$?
+set -e
+[ "$rc" = 125 ] || { echo "hogs run --bisect on a missing tree: exit $rc, expected 125" >&2; exit 1; }
+
 phase "red check: watchdog bugs built into 6.12 (tests/kernel-bugs) must fail exactly their scenarios"
 buddy=$(bash scripts/build-kernel.sh --quiet --patch tests/kernel-bugs/buddy-offline-drops-neighbour.patch 6.12)
 set +e
@@ -181,6 +197,15 @@ $hogs run --kdir "$late" nopreempt-loop polite-control --json "$results/bug-late
 rc=$?
 set -e
 python3 scripts/expect_verdicts.py "$results/bug-late.json" "$rc" "nopreempt-loop=FAIL~fired late" polite-control=PASS
+
+phase "bisect step on real kernels: the late soft lockup detector is bad (1), the clean 6.12 good (0)"
+for expected in "1:--kdir $late" "0:--kernel 6.12"; do
+  set +e
+  $hogs run --bisect ${expected#*:} nopreempt-loop --out "$results/bisect-${expected%%:*}" >/dev/null 2>&1
+  rc=$?
+  set -e
+  [ "$rc" = "${expected%%:*}" ] || { echo "hogs run --bisect ${expected#*:} nopreempt-loop: exit $rc, expected ${expected%%:*}" >&2; exit 1; }
+done
 
 phase "red check: a control during which the kernel prints a WARNING must fail naming it"
 set +e

@@ -109,6 +109,11 @@ struct RunArgs {
     /// a verdict must not depend on its neighbours or its place in a boot.
     #[arg(long, value_name = "SEED")]
     shuffle: Option<u64>,
+    /// Exit for `git bisect run`: 0 PASS, 1 FAIL or TIMEOUT, 125 (skip) when the kernel
+    /// cannot be used, its hogs do not build or its guest does not boot, 129 (stop the bisect)
+    /// for a mistake in the command.
+    #[arg(long)]
+    bisect: bool,
     /// Start each boot's first hog without waiting for the kernel's boot-time work (the
     /// TSC's refinement): only to show the false reports that wait prevents.
     #[arg(long, hide = true)]
@@ -251,6 +256,18 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             vm::guard(&PathBuf::from(program), args)
         }
         Cmd::Guest { .. } => unreachable!("handled before the project folder is needed"),
+        Cmd::Run(args) if args.bisect => Ok(match run(&project, args) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("hogs: error: {}", format!("{e:#}").replace('\n', " "));
+                let unusable = e.downcast_ref::<UnusableKernel>().is_some();
+                ExitCode::from(if unusable {
+                    results::BISECT_SKIP
+                } else {
+                    results::BISECT_ABORT
+                })
+            }
+        }),
         Cmd::Run(args) => run(&project, args),
         Cmd::Merge { files, outputs } => merge(&files, &outputs),
         Cmd::Schema => {
@@ -404,7 +421,8 @@ fn run(project: &Project, args: RunArgs) -> Result<ExitCode> {
     if args.live && selected.len() != 1 {
         bail!("--live shows one scenario: name it (see `hogs list`)");
     }
-    let kernels = resolve_kernels(&project.root, &args.kernel)?;
+    let kernels = resolve_kernels(&project.root, &args.kernel)
+        .map_err(|e| anyhow::Error::new(UnusableKernel(format!("{e:#}"))))?;
     let out_dir = args
         .out
         .clone()
@@ -452,6 +470,9 @@ fn run(project: &Project, args: RunArgs) -> Result<ExitCode> {
             out_dir.join("results.json").display()
         );
         return Ok(ExitCode::from(128 + signal as u8));
+    }
+    if args.bisect {
+        return Ok(ExitCode::from(RunResult::bisect_code(&results)));
     }
     Ok(verdict_code(&results))
 }
@@ -577,6 +598,19 @@ impl Outputs {
         Ok(())
     }
 }
+
+/// A kernel that cannot be used (no such tree, not built, no Rust...): for `--bisect`, a commit
+/// to skip rather than a mistake in the command.
+#[derive(Debug)]
+struct UnusableKernel(String);
+
+impl std::fmt::Display for UnusableKernel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UnusableKernel {}
 
 /// 0 when every scenario passed, else 1.
 fn verdict_code(runs: &[RunResult]) -> ExitCode {

@@ -120,6 +120,12 @@ pub struct ScenarioResult {
     pub excerpt: String,
 }
 
+/// `git bisect run`'s "this commit cannot be tested": a tree that does not build or a guest
+/// that does not boot says nothing about the regression.
+pub const BISECT_SKIP: u8 = 125;
+/// Above 127, `git bisect run` stops: a mistake in the command, not in the commit.
+pub const BISECT_ABORT: u8 = 129;
+
 impl RunResult {
     /// Every scenario passed or was skipped (the kernel lacks what it needs), and at least one
     /// passed: a run that checked nothing is not a pass.
@@ -129,6 +135,20 @@ impl RunResult {
                 .scenarios
                 .iter()
                 .all(|s| matches!(s.outcome, Outcome::Pass | Outcome::Skip))
+    }
+
+    /// What `git bisect run` should make of this run: 1 when a scenario FAILed or timed out
+    /// (the kernel broke a promise, or hung before keeping it), else 125 ("skip": cannot tell)
+    /// when one was ERROR or nothing passed, else 0.
+    pub fn bisect_code(runs: &[RunResult]) -> u8 {
+        let any = |o: Outcome| runs.iter().any(|r| r.count(o) > 0);
+        if any(Outcome::Fail) || any(Outcome::Timeout) {
+            1
+        } else if any(Outcome::Error) || !runs.iter().all(|r| r.passed()) {
+            BISECT_SKIP
+        } else {
+            0
+        }
     }
 
     /// How many scenarios had this outcome.
@@ -316,6 +336,27 @@ mod tests {
             })).collect::<Vec<_>>(),
         });
         serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn a_bisect_step_says_good_bad_or_skip() {
+        let with = |outcomes: &[Outcome]| {
+            let mut r = run("1/1", &[(1, "a"), (2, "b"), (3, "c")]);
+            for (s, o) in r.scenarios.iter_mut().zip(outcomes) {
+                s.outcome = *o;
+            }
+            RunResult::bisect_code(&[r])
+        };
+        use Outcome::*;
+        assert_eq!(with(&[Pass, Pass, Skip]), 0);
+        assert_eq!(with(&[Pass, Fail, Pass]), 1);
+        assert_eq!(with(&[Error, Timeout, Pass]), 1, "a hang is the kernel's");
+        assert_eq!(
+            with(&[Pass, Error, Pass]),
+            BISECT_SKIP,
+            "a guest that did not boot"
+        );
+        assert_eq!(with(&[Skip, Skip, Skip]), BISECT_SKIP, "nothing was tested");
     }
 
     #[test]

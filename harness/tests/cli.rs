@@ -199,3 +199,39 @@ fn a_reader_that_goes_away_ends_a_listing_without_a_panic() {
         "ended by SIGPIPE, as `ls` would: {stderr}"
     );
 }
+
+#[test]
+fn a_bisect_step_skips_an_unusable_kernel_and_stops_on_a_mistake() {
+    // `git bisect run`: 125 skips the commit, above 127 stops the bisect.
+    let out = hogs(&[
+        "run",
+        "--bisect",
+        "--kdir",
+        "/nonexistent/linux",
+        "busy-loop",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(125),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".config"), "CONFIG_MODULES=y\n").unwrap();
+    let out = hogs(&[
+        "run",
+        "--bisect",
+        "--kdir",
+        dir.path().to_str().unwrap(),
+        "busy-loop",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(125),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = hogs(&["run", "--bisect", "no-such-scenario"]);
+    assert_eq!(out.status.code(), Some(129));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown scenario `no-such-scenario`"));
+}
