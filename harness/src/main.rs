@@ -730,7 +730,19 @@ fn print_facts(facts: &BootFacts, wall_secs: f64) {
     let switches: Vec<String> = DETECTORS
         .iter()
         .map(|d| {
-            let file = d.switch.path.rsplit('/').next().unwrap_or(d.switch.path);
+            // `kernel.soft_watchdog`, `workqueue.watchdog_thresh`: as sysctl and modules name them.
+            let path = d.switch.path;
+            let file = path
+                .strip_prefix("/proc/sys/")
+                .map(|p| p.replace('/', "."))
+                .or_else(|| {
+                    let (module, param) = path.strip_prefix("/sys/module/")?.split_once('/')?;
+                    Some(format!(
+                        "{module}.{}",
+                        param.trim_start_matches("parameters/")
+                    ))
+                })
+                .unwrap_or_else(|| path.to_owned());
             let value = facts.switches.get(d.switch.path).cloned().flatten();
             format!("{file}={}", value.as_deref().unwrap_or("?"))
         })
@@ -741,7 +753,7 @@ fn print_facts(facts: &BootFacts, wall_secs: f64) {
         (false, false) => "none",
     };
     println!(
-        "boot check: Linux {} booted in {wall_secs:.1} s; watchdog_thresh={} preempt={} rust={} hard_lockup_detector={hard} {}",
+        "boot check: Linux {} booted in {wall_secs:.1} s; kernel.watchdog_thresh={} preempt={} rust={} hard_lockup_detector={hard} {}",
         facts.release,
         facts.watchdog_thresh.as_deref().unwrap_or("?"),
         facts.preempt.as_deref().unwrap_or("?"),
