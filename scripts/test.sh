@@ -198,6 +198,15 @@ rc=$?
 set -e
 python3 scripts/expect_verdicts.py "$results/bug-late.json" "$rc" "nopreempt-loop=FAIL~fired late" polite-control=PASS
 
+phase "red check: a soft lockup not counted in /sys/kernel/softlockup_count (7.3) must fail"
+missed=$(bash scripts/build-kernel.sh --quiet --patch tests/kernel-bugs/softlockup-count-missed.patch 7.3)
+set +e
+$hogs run --kdir "$missed" nopreempt-loop polite-control --json "$results/bug-count.json"
+rc=$?
+set -e
+python3 scripts/expect_verdicts.py "$results/bug-count.json" "$rc" \
+  "nopreempt-loop=FAIL~/sys/kernel/softlockup_count rose by 0 while" polite-control=PASS
+
 phase "bisect step on real kernels: the late soft lockup detector is bad (1), the clean 6.12 good (0)"
 for expected in "1:--kdir $late" "0:--kernel 6.12"; do
   set +e

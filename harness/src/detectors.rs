@@ -53,6 +53,19 @@ pub struct Switch {
     pub off: &'static str,
 }
 
+/// A counter of a detector's reports that the kernel exposes, for monitoring systems.
+#[derive(Debug)]
+pub struct Counter {
+    pub path: &'static str,
+    /// The first release that has it (`(6, 16)`): a kernel from then on without it broke it.
+    pub since: (u32, u32),
+    /// Every count is a printed report (soft lockups, RCU stalls), so the counter may not rise
+    /// by more than the reports printed; else it also counts detections it does not print (the
+    /// hard lockup detector counts every check that finds the CPU still stuck, the hung task
+    /// detector every look at a task past the warning limit).
+    pub exact: bool,
+}
+
 /// One hang detector.
 #[derive(Debug)]
 pub struct Detector {
@@ -81,6 +94,8 @@ pub struct Detector {
     pub switch: Switch,
     /// The kernel option that builds it.
     pub option: &'static str,
+    /// Its report counter, on kernels that have one.
+    pub counter: Option<Counter>,
 }
 
 /// `kernel.watchdog_thresh` (seconds; 10 by default): the soft and hard lockup detectors'.
@@ -223,6 +238,12 @@ pub const DETECTORS: &[Detector] = &[
             off: "no soft lockup detector",
         },
         option: "CONFIG_SOFTLOCKUP_DETECTOR",
+        // kernel/watchdog.c: `++softlockup_count` just before the report is printed.
+        counter: Some(Counter {
+            path: "/sys/kernel/softlockup_count",
+            since: (6, 16),
+            exact: true,
+        }),
     },
     Detector {
         name: "hard lockup detector",
@@ -238,6 +259,13 @@ pub const DETECTORS: &[Detector] = &[
             off: "no hard lockup detector",
         },
         option: "CONFIG_HARDLOCKUP_DETECTOR",
+        // kernel/watchdog.c: `++hardlockup_count` at every check that finds the CPU stuck,
+        // before "Only print hardlockups once".
+        counter: Some(Counter {
+            path: "/sys/kernel/hardlockup_count",
+            since: (6, 16),
+            exact: false,
+        }),
     },
     Detector {
         name: "RCU CPU stall detector",
@@ -255,6 +283,12 @@ pub const DETECTORS: &[Detector] = &[
             off: "no RCU stall warnings",
         },
         option: "CONFIG_RCU_STALL_COMMON",
+        // kernel/rcu/tree_stall.h: `++rcu_stall_count` as a stall warning starts.
+        counter: Some(Counter {
+            path: "/sys/kernel/rcu_stall_count",
+            since: (6, 16),
+            exact: true,
+        }),
     },
     Detector {
         name: "hung task detector",
@@ -270,6 +304,12 @@ pub const DETECTORS: &[Detector] = &[
             off: "no hung task detector (CONFIG_DETECT_HUNG_TASK)",
         },
         option: "CONFIG_DETECT_HUNG_TASK",
+        // kernel/hung_task.c: every hung task found, printed or not (hung_task_warnings).
+        counter: Some(Counter {
+            path: "/proc/sys/kernel/hung_task_detect_count",
+            since: (6, 13),
+            exact: false,
+        }),
     },
     Detector {
         name: "workqueue watchdog",
@@ -285,6 +325,7 @@ pub const DETECTORS: &[Detector] = &[
             off: "no workqueue lockup detector (CONFIG_WQ_WATCHDOG)",
         },
         option: "CONFIG_WQ_WATCHDOG",
+        counter: None,
     },
 ];
 

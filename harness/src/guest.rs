@@ -281,6 +281,7 @@ fn run_step(step: &Step) -> Result<std::result::Result<(), String>> {
     if !write_before_hog(step, &mut undo)? {
         return undo.restore(&scenario);
     }
+    tell_counts(&scenario, false)?;
     // The hog's time counts from here: loading returns only once every hogged CPU is free
     // again when the hogs took them all (interrupts off on every CPU).
     let loading = Instant::now();
@@ -339,10 +340,31 @@ fn running_guest() -> Guest {
     }
 }
 
+/// Tells the host what the detectors' report counters read now.
+fn tell_counts(scenario: &str, after: bool) -> Result<()> {
+    let counts = DETECTORS
+        .iter()
+        .filter_map(|d| d.counter.as_ref())
+        .map(|c| {
+            let value = std::fs::read_to_string(c.path)
+                .ok()
+                .and_then(|v| v.trim().parse().ok());
+            (c.path.to_owned(), value)
+        })
+        .collect();
+    tell(&Event::Counts {
+        scenario: scenario.to_owned(),
+        after,
+        counts,
+    })
+}
+
 /// Unloads the hog and writes back what the step changed; the error when it will not unload.
 fn unload(name: &str, scenario: &str, undo: Undo) -> Result<std::result::Result<(), String>> {
     match unload_module(name, Duration::from_secs(30)) {
         Ok(()) => {
+            // Read with the hog gone, told inside the scenario's window (which its unload ends).
+            tell_counts(scenario, true)?;
             tell(&Event::Unloaded {
                 scenario: scenario.to_owned(),
             })?;

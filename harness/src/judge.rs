@@ -23,6 +23,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::detectors::Window;
@@ -404,6 +405,7 @@ fn judge_scenario(scenario: &Scenario, record: &BootRecord, begin: &Stamped) -> 
     if judged {
         judge_windows(scenario, record, begin, &reports, &mut f);
         judge_order(scenario, &reports, &mut f);
+        judge_counters(scenario, record, begin, end, &mut f);
     }
     let last = end.min(record.lines.len());
     Verdict {
@@ -547,6 +549,87 @@ fn latency_window(scenario: &Scenario, record: &BootRecord, reports: &[Report]) 
         None => windows.first(),
     }
     .map(|w| w.window)
+}
+
+/// What the guest read of each report counter, by path (`None`: the kernel has no such file).
+type Counts = BTreeMap<String, Option<u64>>;
+
+/// The detectors' report counters, read by the guest before the hog and after it: every
+/// report printed in between was counted, and a detector that counts only what it prints
+/// ([`crate::detectors::Counter::exact`]) counted no more than it printed by the scenario's
+/// end. A kernel from a counter's release on must have it.
+fn judge_counters(
+    scenario: &Scenario,
+    record: &BootRecord,
+    begin: &Stamped,
+    end: usize,
+    f: &mut Findings,
+) {
+    let reads: Vec<(usize, bool, &Counts)> = record
+        .events
+        .iter()
+        .filter(|e| e.line > begin.line && e.line <= end)
+        .filter_map(|e| match &e.event {
+            Event::Counts {
+                scenario: s,
+                after,
+                counts,
+            } if *s == scenario.name => Some((e.line, *after, counts)),
+            _ => None,
+        })
+        .collect();
+    let (Some(&(from, _, before)), Some(&(to, _, after))) =
+        (reads.iter().find(|r| !r.1), reads.iter().find(|r| r.1))
+    else {
+        return;
+    };
+    let version = record.guest().version;
+    for d in crate::detectors::DETECTORS {
+        let Some(counter) = &d.counter else { continue };
+        let printed = |upto: usize| {
+            record
+                .reports
+                .iter()
+                .filter(|r| r.kind == d.kind && r.line > from && r.line <= upto)
+                .count() as u64
+        };
+        // Not read at all (a plan without this counter) says nothing; read as missing does.
+        let (Some(&b), Some(&a)) = (before.get(counter.path), after.get(counter.path)) else {
+            continue;
+        };
+        let (Some(b), Some(a)) = (b, a) else {
+            if version.is_some_and(|v| v >= counter.since) {
+                let (x, y) = version.unwrap_or_default();
+                f.add(
+                    Outcome::Fail,
+                    format!(
+                        "Linux {x}.{y} has no {} (kernels count {} reports there since {}.{})",
+                        counter.path, d.kind, counter.since.0, counter.since.1
+                    ),
+                );
+            }
+            continue;
+        };
+        let rose = a.saturating_sub(b);
+        let (before_read, by_end) = (printed(to), printed(end));
+        if rose < before_read {
+            f.add(
+                Outcome::Fail,
+                format!(
+                    "{} rose by {rose} while {before_read} {} report(s) were printed: a report not counted",
+                    counter.path, d.kind
+                ),
+            );
+        } else if counter.exact && rose > by_end {
+            f.add(
+                Outcome::Fail,
+                format!(
+                    "{} rose by {rose} but {by_end} {} report(s) were printed: counted more than reported",
+                    counter.path, d.kind
+                ),
+            );
+        }
+    }
 }
 
 /// Each CPU the scenario names must have seen its hog start (`<module>: hogging CPU N`).
@@ -1082,6 +1165,65 @@ culprit = "^hog_busy::"
             .end("t")
             .event(Event::Done)
             .clean()
+    }
+
+    /// Scenario `t` on Linux `version` with one soft lockup report, the soft lockup counter
+    /// read as `before` and `after` around it (`None`: the kernel has no such file).
+    fn counted(version: &str, before: Option<u64>, after: Option<u64>) -> BootRecord {
+        let counts = |value: Option<u64>, after: bool| Event::Counts {
+            scenario: "t".into(),
+            after,
+            counts: [("/sys/kernel/softlockup_count".to_owned(), value)]
+                .into_iter()
+                .collect(),
+        };
+        Console::default()
+            .kernel(&format!("Linux version {version}"))
+            .ready()
+            .begin("t")
+            .event(counts(before, false))
+            .kernel(SPINNING)
+            .kernel(SOFT)
+            .event(counts(after, true))
+            .end("t")
+            .event(Event::Done)
+            .clean()
+    }
+
+    #[test]
+    fn every_report_is_counted_once_where_the_kernel_counts() {
+        let busy = scenario(BUSY);
+        let good = judge1(&busy, &counted("7.3.4", Some(4), Some(5)));
+        assert_eq!(good.outcome, Outcome::Pass, "{:?}", good.reasons);
+        let missed = judge1(&busy, &counted("7.3.4", Some(4), Some(4)));
+        assert!(
+            missed.reasons.iter().any(|r| r
+                == "/sys/kernel/softlockup_count rose by 0 while 1 soft_lockup report(s) were printed: a report not counted"),
+            "{:?}",
+            missed.reasons
+        );
+        let twice = judge1(&busy, &counted("7.3.4", Some(4), Some(6)));
+        assert!(
+            twice
+                .reasons
+                .iter()
+                .any(|r| r.ends_with("counted more than reported")),
+            "{:?}",
+            twice.reasons
+        );
+        let gone = judge1(&busy, &counted("7.3.4", None, None));
+        assert!(
+            gone.reasons
+                .iter()
+                .any(|r| r.starts_with("Linux 7.3 has no /sys/kernel/softlockup_count")),
+            "{:?}",
+            gone.reasons
+        );
+        // 6.12 has no counters: nothing to check.
+        assert_eq!(
+            judge1(&busy, &counted("6.12.118", None, None)).outcome,
+            Outcome::Pass
+        );
     }
 
     fn judge1(s: &Scenario, record: &BootRecord) -> Verdict {

@@ -52,6 +52,14 @@ pub enum Event {
     /// step's short sleeps overslept. Host load delays the detectors' timers alike, so the
     /// judge allows this much past a detection window.
     TimerLag { scenario: String, max_secs: f64 },
+    /// The detectors' report counters ([`crate::detectors::Counter`]) as the guest read them
+    /// before loading the hog (`after` false) and once it was unloaded; `None` for a counter
+    /// the kernel does not have.
+    Counts {
+        scenario: String,
+        after: bool,
+        counts: BTreeMap<String, Option<u64>>,
+    },
     /// The module was unloaded: the hog gave its CPU back.
     Unloaded { scenario: String },
     /// The module could not be unloaded: the hog may still be spinning.
@@ -197,6 +205,19 @@ mod tests {
                     scenario: "x".into(),
                 },
                 r#"hogs-event v1 {"event":"unloaded","scenario":"x"}"#,
+            ),
+            (
+                Event::Counts {
+                    scenario: "x".into(),
+                    after: true,
+                    counts: [
+                        ("/sys/kernel/softlockup_count".to_owned(), Some(2)),
+                        ("/sys/kernel/rcu_stall_count".to_owned(), None),
+                    ]
+                    .into_iter()
+                    .collect(),
+                },
+                r#"hogs-event v1 {"event":"counts","scenario":"x","after":true,"counts":{"/sys/kernel/rcu_stall_count":null,"/sys/kernel/softlockup_count":2}}"#,
             ),
             (
                 Event::UnloadFailed {
