@@ -5,9 +5,9 @@
 #   cd ~/linux && git bisect start BAD GOOD
 #   git bisect run /path/to/hogs/scripts/bisect.sh . nopreempt-loop repeat-reports
 #
-# Exit, as `git bisect run` reads it: 0 every scenario passed, 1 one failed or timed out, 125
-# (skip this commit) when the tree does not build, the hogs do not build against it or its guest
-# does not boot, 129 (stop the bisect) for a mistake in the command.
+# Exit, as `git bisect run` reads it: 0 every scenario passed, 1 one failed, 125 (skip this
+# commit) when the tree does not build, the hogs do not build against it, its guest does not boot
+# or a deadline passes, 129 (stop the bisect) for a mistake in the command.
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 if [ $# -lt 2 ]; then

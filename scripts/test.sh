@@ -167,12 +167,12 @@ for expected in "129:" "129:/nonexistent/linux busy-loop" "125:$notree busy-loop
   set -e
   [ "$rc" = "${expected%%:*}" ] || { echo "scripts/bisect.sh ${expected#*:}: exit $rc, expected ${expected%%:*}" >&2; exit 1; }
 done
-rm -rf "$notree"
 set +e
-$hogs run --bisect --kdir /nonexistent/linux busy-loop 2>/dev/null
+$hogs run --bisect --kdir "$notree" busy-loop 2>/dev/null
 rc=$?
 set -e
-[ "$rc" = 125 ] || { echo "hogs run --bisect on a missing tree: exit $rc, expected 125" >&2; exit 1; }
+rm -rf "$notree"
+[ "$rc" = 125 ] || { echo "hogs run --bisect on a tree that is not built: exit $rc, expected 125" >&2; exit 1; }
 
 phase "red check: watchdog bugs built into 6.12 (tests/kernel-bugs) must fail exactly their scenarios"
 buddy=$(bash scripts/build-kernel.sh --quiet --patch tests/kernel-bugs/buddy-offline-drops-neighbour.patch 6.12)

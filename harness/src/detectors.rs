@@ -64,6 +64,13 @@ pub struct Counter {
     /// hard lockup detector counts every check that finds the CPU still stuck, the hung task
     /// detector every look at a task past the warning limit).
     pub exact: bool,
+    /// A knob (sysctl or boot parameter name) under which counts go unprinted even where
+    /// `exact`: with `kernel.softlockup_all_cpu_backtrace` a CPU that finds another dumping
+    /// counts its lockup and returns without a report.
+    pub inexact_with: Option<&'static str>,
+    /// Words on a report's first line that mark reports the kernel prints but never counts
+    /// (RCU's expedited stalls, tree_exp.h, do not touch `rcu_stall_count`).
+    pub uncounted: &'static [&'static str],
 }
 
 /// One hang detector.
@@ -243,6 +250,8 @@ pub const DETECTORS: &[Detector] = &[
             path: "/sys/kernel/softlockup_count",
             since: (6, 16),
             exact: true,
+            inexact_with: Some("softlockup_all_cpu_backtrace"),
+            uncounted: &[],
         }),
     },
     Detector {
@@ -265,6 +274,8 @@ pub const DETECTORS: &[Detector] = &[
             path: "/sys/kernel/hardlockup_count",
             since: (6, 16),
             exact: false,
+            inexact_with: None,
+            uncounted: &[],
         }),
     },
     Detector {
@@ -288,6 +299,8 @@ pub const DETECTORS: &[Detector] = &[
             path: "/sys/kernel/rcu_stall_count",
             since: (6, 16),
             exact: true,
+            inexact_with: None,
+            uncounted: &["expedited"],
         }),
     },
     Detector {
@@ -309,6 +322,8 @@ pub const DETECTORS: &[Detector] = &[
             path: "/proc/sys/kernel/hung_task_detect_count",
             since: (6, 13),
             exact: false,
+            inexact_with: None,
+            uncounted: &[],
         }),
     },
     Detector {

@@ -340,10 +340,12 @@ fn running_guest() -> Guest {
     }
 }
 
-/// Tells the host what the detectors' report counters read now.
+/// Tells the host what the report counters of the detectors this kernel has read now (a
+/// detector not built, its switch file absent, has no counter to miss).
 fn tell_counts(scenario: &str, after: bool) -> Result<()> {
     let counts = DETECTORS
         .iter()
+        .filter(|d| Path::new(d.switch.path).exists())
         .filter_map(|d| d.counter.as_ref())
         .map(|c| {
             let value = std::fs::read_to_string(c.path)

@@ -109,9 +109,9 @@ struct RunArgs {
     /// a verdict must not depend on its neighbours or its place in a boot.
     #[arg(long, value_name = "SEED")]
     shuffle: Option<u64>,
-    /// Exit for `git bisect run`: 0 PASS, 1 FAIL or TIMEOUT, 125 (skip) when the kernel
-    /// cannot be used, its hogs do not build or its guest does not boot, 129 (stop the bisect)
-    /// for a mistake in the command.
+    /// Exit for `git bisect run`: 0 PASS, 1 FAIL, 125 (skip) when the kernel cannot be used,
+    /// its hogs do not build, its guest does not boot or a deadline passed, 129 (stop the
+    /// bisect) for a mistake in the command.
     #[arg(long)]
     bisect: bool,
     /// Start each boot's first hog without waiting for the kernel's boot-time work (the
@@ -202,12 +202,33 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Under `git bisect run` every exit code is a judgement on the commit: a mistake in the
+    // command (a misspelt flag, a panic) must stop the bisect, not mark the commit bad.
+    let bisect = std::env::args().any(|a| a == "--bisect");
+    if bisect {
+        std::panic::set_hook(Box::new(|info| {
+            eprintln!("hogs: internal error: {info}");
+            std::process::exit(results::BISECT_ABORT.into());
+        }));
+    }
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if bisect && e.use_stderr() => {
+            let _ = e.print();
+            return ExitCode::from(results::BISECT_ABORT);
+        }
+        Err(e) => e.exit(),
+    };
     match dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("hogs: error: {}", format!("{e:#}").replace('\n', " "));
-            ExitCode::from(2)
+            let unusable = e.downcast_ref::<UnusableKernel>().is_some();
+            ExitCode::from(match (bisect, unusable) {
+                (false, _) => 2,
+                (true, true) => results::BISECT_SKIP,
+                (true, false) => results::BISECT_ABORT,
+            })
         }
     }
 }
@@ -256,18 +277,6 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             vm::guard(&PathBuf::from(program), args)
         }
         Cmd::Guest { .. } => unreachable!("handled before the project folder is needed"),
-        Cmd::Run(args) if args.bisect => Ok(match run(&project, args) {
-            Ok(code) => code,
-            Err(e) => {
-                eprintln!("hogs: error: {}", format!("{e:#}").replace('\n', " "));
-                let unusable = e.downcast_ref::<UnusableKernel>().is_some();
-                ExitCode::from(if unusable {
-                    results::BISECT_SKIP
-                } else {
-                    results::BISECT_ABORT
-                })
-            }
-        }),
         Cmd::Run(args) => run(&project, args),
         Cmd::Merge { files, outputs } => merge(&files, &outputs),
         Cmd::Schema => {
@@ -421,8 +430,7 @@ fn run(project: &Project, args: RunArgs) -> Result<ExitCode> {
     if args.live && selected.len() != 1 {
         bail!("--live shows one scenario: name it (see `hogs list`)");
     }
-    let kernels = resolve_kernels(&project.root, &args.kernel)
-        .map_err(|e| anyhow::Error::new(UnusableKernel(format!("{e:#}"))))?;
+    let kernels = resolve_kernels(&project.root, &args.kernel)?;
     let out_dir = args
         .out
         .clone()
@@ -773,7 +781,10 @@ fn resolve_kernels(root: &Path, args: &KernelArgs) -> Result<Vec<Kernel>> {
         .iter()
         .map(|name| {
             if Path::new(name).exists() {
-                let kernel = Kernel::open(Path::new(name))?;
+                // A tree that is there but cannot be used (not built at this commit, no Rust):
+                // for a bisect, a commit to skip.
+                let kernel = Kernel::open(Path::new(name))
+                    .map_err(|e| anyhow::Error::new(UnusableKernel(format!("{e:#}"))))?;
                 if let Some(arch) = args.arch.filter(|&a| a != kernel.arch) {
                     bail!(
                         "kernel at {name} is built for {}, not {}",

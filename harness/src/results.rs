@@ -137,14 +137,14 @@ impl RunResult {
                 .all(|s| matches!(s.outcome, Outcome::Pass | Outcome::Skip))
     }
 
-    /// What `git bisect run` should make of this run: 1 when a scenario FAILed or timed out
-    /// (the kernel broke a promise, or hung before keeping it), else 125 ("skip": cannot tell)
-    /// when one was ERROR or nothing passed, else 0.
+    /// What `git bisect run` should make of this run: 1 when a scenario FAILed (the kernel
+    /// broke a promise), else 125 ("skip": cannot tell) when one was ERROR or TIMEOUT (a
+    /// deadline passes for a slow host as for a hung kernel) or nothing passed, else 0.
     pub fn bisect_code(runs: &[RunResult]) -> u8 {
         let any = |o: Outcome| runs.iter().any(|r| r.count(o) > 0);
-        if any(Outcome::Fail) || any(Outcome::Timeout) {
+        if any(Outcome::Fail) {
             1
-        } else if any(Outcome::Error) || !runs.iter().all(|r| r.passed()) {
+        } else if any(Outcome::Error) || any(Outcome::Timeout) || !runs.iter().all(|r| r.passed()) {
             BISECT_SKIP
         } else {
             0
@@ -350,7 +350,12 @@ mod tests {
         use Outcome::*;
         assert_eq!(with(&[Pass, Pass, Skip]), 0);
         assert_eq!(with(&[Pass, Fail, Pass]), 1);
-        assert_eq!(with(&[Error, Timeout, Pass]), 1, "a hang is the kernel's");
+        assert_eq!(with(&[Fail, Timeout, Pass]), 1);
+        assert_eq!(
+            with(&[Pass, Timeout, Pass]),
+            BISECT_SKIP,
+            "a deadline says nothing sure"
+        );
         assert_eq!(
             with(&[Pass, Error, Pass]),
             BISECT_SKIP,

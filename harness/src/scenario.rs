@@ -616,6 +616,12 @@ impl Scenario {
                     d.setting.path
                 );
             }
+            if let Some(t) = value.filter(|t| t.fract() != 0.0) {
+                bail!(
+                    "{at}: {} = {t}: the kernel takes whole seconds",
+                    d.setting.name
+                );
+            }
             if let (Some(t), Some((range, why))) = (value, &d.setting.accepts) {
                 if !range.contains(&t) {
                     bail!("{at}: {} = {t}: {why}", d.setting.name);
@@ -1111,6 +1117,18 @@ params = { secs = 17 }
             .unwrap_err()
             .to_string();
         assert!(err.contains("is not a kernel option name"), "{err}");
+    }
+
+    #[test]
+    fn a_detector_setting_is_whole_seconds() {
+        let bad = GOOD.replace("watchdog_thresh=2", "watchdog_thresh=1.5");
+        let err = Scenario::parse(Path::new("x.toml"), &bad)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("watchdog_thresh = 1.5: the kernel takes whole seconds"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -212,7 +212,20 @@ fn a_bisect_step_skips_an_unusable_kernel_and_stops_on_a_mistake() {
     ]);
     assert_eq!(
         out.status.code(),
-        Some(125),
+        Some(129),
+        "no tree at all is a mistake in the command"
+    );
+    let out = hogs(&["run", "--bisect", "--kernel", "6.x", "busy-loop"]);
+    assert_eq!(
+        out.status.code(),
+        Some(129),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = hogs(&["run", "--bisect", "--no-such-flag", "busy-loop"]);
+    assert_eq!(
+        out.status.code(),
+        Some(129),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
