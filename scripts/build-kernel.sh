@@ -147,6 +147,9 @@ build_patched() {
   make -C "$src" O="$out" "${makeflags[@]}" >"$out/build.log" 2>&1 ||
     die "build with $patch failed (log: $out/build.log, kept until the clean build is put back)"
   rm -rf "$bug_out" && mv "$out" "$bug_out"
+  # Since 6.13 the folder's Makefile names its output folder (KBUILD_OUTPUT): point it at the
+  # patched build's own, or module builds against it land in the wrong place.
+  sed -i "s|^export KBUILD_OUTPUT = .*|export KBUILD_OUTPUT = $bug_out|" "$bug_out/Makefile"
   restore
   trap - EXIT INT TERM
   say "built Linux $version with $(basename "$patch") in $bug_out"
