@@ -20,6 +20,10 @@ DEBIAN_PACKAGES=(
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm   # arm64: cross builds, emulated guests
   libstd-rust-web-dev:arm64     # arm64: Rust's std for the guest step, for /usr/bin/rustc
 )
+# Only the test command needs these (`setup.sh --test`): a real browser opens `hogs report`'s page.
+if [ "${1:-}" = --test ]; then
+  DEBIAN_PACKAGES+=(chromium)
+fi
 # arm64 guests' user space, unpacked into the cache (not installed: the host's own
 # busybox-static is the amd64 one). Both are static, as vng's init line needs.
 ARM64_USERLAND=(busybox-static bash-static)

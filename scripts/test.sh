@@ -16,7 +16,7 @@ phase() {
 }
 
 phase "set-up (Debian packages, bindgen-cli, virtme-ng)"
-bash scripts/setup.sh
+bash scripts/setup.sh --test
 
 phase "cargo fmt --check"
 cargo fmt --check
@@ -59,6 +59,34 @@ phase "outputs: KTAP by kunit.py parse, JSON by the schema, KCIDB by kcidb-io, J
 kunit=${HOGS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hogs}/src/linux-source-6.12/tools/testing/kunit/kunit.py
 python3 scripts/validate_outputs.py --results "$results/results.json" --kcidb "$results/kcidb.json" \
   --junit "$results/junit.xml" --ktap "$results/suite.ktap" --kunit "$kunit"
+
+phase "hogs report: the suite's page opens in headless Chromium with a cell and a section per verdict"
+$hogs report "$results/results.json" -o "$results/report.html"
+browser() {
+  # Flags as this machine needs them: no sandbox as root, no network calls at start-up.
+  timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+    --disable-background-networking --disable-component-update --disable-sync \
+    --user-data-dir="$(mktemp -d)" "$@" 2>/dev/null
+}
+browser --dump-dom "file://$PWD/$results/report.html" >"$results/report.dom.html"
+browser --window-size=1400,1000 --screenshot="$PWD/$results/report.png" "file://$PWD/$results/report.html" >/dev/null
+python3 - "$results/results.json" "$results/report.dom.html" "$results/report.png" <<'PY'
+import json, sys
+runs = json.load(open(sys.argv[1]))["runs"]
+dom = open(sys.argv[2]).read()
+cells = sum(len(r["scenarios"]) for r in runs)
+problems = []
+if dom.count("<section id=") != cells:
+    problems.append(f"{dom.count('<section id=')} sections in the page Chromium loaded, {cells} verdicts")
+if dom.count('<td class="') != cells:
+    problems.append(f"{dom.count('<td class=')} matrix cells, {cells} verdicts")
+png = open(sys.argv[3], "rb").read()
+if not png.startswith(b"\x89PNG") or len(png) < 10000:
+    problems.append(f"no screenshot ({len(png)} bytes)")
+for p in problems:
+    print(f"report: {p}", file=sys.stderr)
+sys.exit(1 if problems else 0)
+PY
 
 phase "isolated: every scenario in a boot of its own on 6.12 gives the verdict it got in the suite"
 rm -rf "$results/isolated"

@@ -9,6 +9,7 @@ pub mod compare;
 pub mod detectors;
 pub mod guest;
 pub mod guest_root;
+pub mod html;
 pub mod judge;
 pub mod kernel;
 pub mod live;

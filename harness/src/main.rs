@@ -16,7 +16,7 @@ use hogs::protocol::{BootFacts, Event};
 use hogs::record;
 use hogs::results::{self, RunResult};
 use hogs::scenario::Scenario;
-use hogs::{compare, guest, output, report, runner, scenario, signals, vm};
+use hogs::{compare, guest, html, output, report, runner, scenario, signals, vm};
 
 /// The kernel series the suite runs on when none is named.
 const DEFAULT_SERIES: &str = "6.12";
@@ -146,6 +146,14 @@ enum Cmd {
     },
     /// Print the JSON Schema of results files (schema/results.schema.json).
     Schema,
+    /// One self-contained HTML page of a results file (`hogs run --json`): the matrix of
+    /// kernels x scenarios, each cell's reasons, timeline and console.
+    Report {
+        file: PathBuf,
+        /// The page to write.
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+    },
     /// Print the lockup reports found in a console log (a file, or - for stdin).
     Check {
         file: PathBuf,
@@ -281,6 +289,13 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Cmd::Merge { files, outputs } => merge(&files, &outputs),
         Cmd::Schema => {
             print!("{}", results::schema());
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Report { file, output } => {
+            let runs = results::read(&file)?.runs;
+            let title = format!("hogs: {}", file.display());
+            std::fs::write(&output, html::page(&runs, &title))
+                .with_context(|| format!("cannot write {}", output.display()))?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -586,6 +601,9 @@ struct Outputs {
     /// Print KTAP v1 on stdout.
     #[arg(long)]
     ktap: bool,
+    /// Write the results as one self-contained HTML page here (as `hogs report` does).
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
 }
 
 impl Outputs {
@@ -600,6 +618,7 @@ impl Outputs {
         write(&self.json, results::to_json(runs))?;
         write(&self.junit, output::junit(runs)?)?;
         write(&self.kcidb, output::kcidb(runs, run_id))?;
+        write(&self.html, html::page(runs, &format!("hogs: {run_id}")))?;
         if self.ktap {
             print!("{}", output::ktap(runs));
         }
