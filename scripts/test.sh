@@ -68,8 +68,9 @@ browser() {
     --disable-background-networking --disable-component-update --disable-sync \
     --user-data-dir="$(mktemp -d)" "$@" 2>/dev/null
 }
-browser --dump-dom "file://$PWD/$results/report.html" >"$results/report.dom.html"
-browser --window-size=1400,1000 --screenshot="$PWD/$results/report.png" "file://$PWD/$results/report.html" >/dev/null
+page=$(realpath "$results/report.html")
+browser --dump-dom "file://$page" >"$results/report.dom.html"
+browser --window-size=1400,1000 --screenshot="$(dirname "$page")/report.png" "file://$page" >/dev/null
 python3 - "$results/results.json" "$results/report.dom.html" "$results/report.png" <<'PY'
 import json, sys
 runs = json.load(open(sys.argv[1]))["runs"]
