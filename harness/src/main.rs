@@ -450,14 +450,14 @@ fn run(project: &Project, args: RunArgs) -> Result<ExitCode> {
         .out
         .clone()
         .unwrap_or_else(|| project.root.join("runs").join(run_stamp()));
-    std::fs::create_dir_all(&out_dir)
-        .with_context(|| format!("cannot create {}", out_dir.display()))?;
-    // From here on a signal ends the boot in progress and the results so far are written.
-    signals::install()?;
     let targets = run_targets(project, &kernels, selected.len(), &out_dir);
     for modules in targets.iter().filter_map(|t| t.modules.as_ref().ok()) {
         modules.check_params(&selected)?;
     }
+    std::fs::create_dir_all(&out_dir)
+        .with_context(|| format!("cannot create {}", out_dir.display()))?;
+    // From here on a signal ends the boot in progress and the results so far are written.
+    signals::install()?;
     let opts = run_options(project, &args);
     if let Some(seed) = args.shuffle {
         eprintln!(
