@@ -222,7 +222,12 @@ fn the_guard_takes_the_boot_down_when_the_harness_dies() {
         .process_group(0)
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    // Both sleeps started (a loaded host may take seconds to start a shell).
+    let started = Instant::now();
+    while alive_with(&format!("sleep {m}")).len() < 2 && started.elapsed() < Duration::from_secs(20)
+    {
+        std::thread::sleep(Duration::from_millis(100));
+    }
     assert_eq!(alive_with(&format!("sleep {m}")).len(), 2);
     let lifeline = guard.stdin.take().unwrap();
     drop(lifeline);
