@@ -583,67 +583,94 @@ fn judge_counters(
     else {
         return;
     };
-    let version = record.guest().version;
     for d in crate::detectors::DETECTORS {
         let Some(counter) = &d.counter else { continue };
-        let counted_kind = |r: &Report| {
-            let first = record
-                .lines
-                .get(r.line.wrapping_sub(1))
-                .map_or("", String::as_str);
-            r.kind == d.kind && !counter.uncounted.iter().any(|w| first.contains(w))
-        };
-        let printed = |upto: usize| {
-            record
-                .reports
-                .iter()
-                .filter(|r| counted_kind(r) && r.line > from && r.line <= upto)
-                .count() as u64
-        };
-        let exact = counter.exact
-            && !counter.inexact_with.is_some_and(|knob| {
-                scenario.cmdline.iter().any(|a| a.contains(knob))
-                    || scenario
-                        .set
-                        .iter()
-                        .any(|s| s.name().contains(knob) && s.value.trim() != "0")
-            });
         // Not read at all (a plan without this counter) says nothing; read as missing does.
-        let (Some(&b), Some(&a)) = (before.get(counter.path), after.get(counter.path)) else {
-            continue;
-        };
-        let (Some(b), Some(a)) = (b, a) else {
-            if version.is_some_and(|v| v >= counter.since) {
-                let (x, y) = version.unwrap_or_default();
-                f.add(
-                    Outcome::Fail,
-                    format!(
-                        "Linux {x}.{y} has no {} (kernels count {} reports there since {}.{})",
-                        counter.path, d.kind, counter.since.0, counter.since.1
-                    ),
-                );
-            }
-            continue;
-        };
-        let rose = a.saturating_sub(b);
-        let (before_read, by_end) = (printed(to), printed(end));
-        if rose < before_read {
+        if let (Some(&b), Some(&a)) = (before.get(counter.path), after.get(counter.path)) {
+            let reads = CounterReads {
+                from,
+                to,
+                end,
+                before: b,
+                after: a,
+            };
+            judge_counter(scenario, record, d, counter, reads, f);
+        }
+    }
+}
+
+/// Where and what the guest read of one counter: before the hog at line `from`, after it at
+/// `to`, the scenario's window ending at `end`.
+struct CounterReads {
+    from: usize,
+    to: usize,
+    end: usize,
+    before: Option<u64>,
+    after: Option<u64>,
+}
+
+/// One detector's counter against the reports of its kind printed between the two reads.
+fn judge_counter(
+    scenario: &Scenario,
+    record: &BootRecord,
+    d: &crate::detectors::Detector,
+    counter: &crate::detectors::Counter,
+    reads: CounterReads,
+    f: &mut Findings,
+) {
+    let counted_kind = |r: &Report| {
+        let first = record
+            .lines
+            .get(r.line.wrapping_sub(1))
+            .map_or("", String::as_str);
+        r.kind == d.kind && !counter.uncounted.iter().any(|w| first.contains(w))
+    };
+    let printed = |upto: usize| {
+        record
+            .reports
+            .iter()
+            .filter(|r| counted_kind(r) && r.line > reads.from && r.line <= upto)
+            .count() as u64
+    };
+    let exact = counter.exact
+        && !counter.inexact_with.is_some_and(|knob| {
+            scenario.cmdline.iter().any(|a| a.contains(knob))
+                || scenario
+                    .set
+                    .iter()
+                    .any(|s| s.name().contains(knob) && s.value.trim() != "0")
+        });
+    let (Some(b), Some(a)) = (reads.before, reads.after) else {
+        let version = record.guest().version;
+        if let Some((x, y)) = version.filter(|&v| v >= counter.since) {
             f.add(
                 Outcome::Fail,
                 format!(
-                    "{} rose by {rose} while {before_read} {} report(s) were printed: a report not counted",
-                    counter.path, d.kind
-                ),
-            );
-        } else if exact && rose > by_end {
-            f.add(
-                Outcome::Fail,
-                format!(
-                    "{} rose by {rose} but {by_end} {} report(s) were printed: counted more than reported",
-                    counter.path, d.kind
+                    "Linux {x}.{y} has no {} (kernels count {} reports there since {}.{})",
+                    counter.path, d.kind, counter.since.0, counter.since.1
                 ),
             );
         }
+        return;
+    };
+    let rose = a.saturating_sub(b);
+    let (before_read, by_end) = (printed(reads.to), printed(reads.end));
+    if rose < before_read {
+        f.add(
+            Outcome::Fail,
+            format!(
+                "{} rose by {rose} while {before_read} {} report(s) were printed: a report not counted",
+                counter.path, d.kind
+            ),
+        );
+    } else if exact && rose > by_end {
+        f.add(
+            Outcome::Fail,
+            format!(
+                "{} rose by {rose} but {by_end} {} report(s) were printed: counted more than reported",
+                counter.path, d.kind
+            ),
+        );
     }
 }
 
