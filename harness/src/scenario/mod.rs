@@ -1,263 +1,21 @@
 //! Scenarios as data: one TOML file per scenario in `expected/`, read by learners and the runner.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use regex::Regex;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use crate::detectors::{self, HardDetector, Setting, Window, DETECTORS, WATCHDOG_THRESH};
-use crate::kernel::Preempt;
+use crate::detectors::{self, HardDetector, Setting, Window, WATCHDOG_THRESH};
 use crate::report::{Kind, Report};
 
-/// A report kind in a rule: one [`Kind`] by its name (`soft_lockup`, `warning`, ...), or `any`,
-/// which matches every hang detector's report. A warning, oops, other BUG or panic is never
-/// covered by `any`: a rule that tolerates one names its kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KindPattern {
-    Any,
-    Kind(Kind),
-}
+mod explain;
+mod rules;
+mod validate;
 
-impl<'de> Deserialize<'de> for KindPattern {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let name = String::deserialize(d)?;
-        if name == "any" {
-            return Ok(KindPattern::Any);
-        }
-        name.parse()
-            .map(KindPattern::Kind)
-            .map_err(|e: crate::report::UnknownKind| {
-                serde::de::Error::custom(format!("{e}, or any"))
-            })
-    }
-}
-
-impl Serialize for KindPattern {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            KindPattern::Any => s.serialize_str("any"),
-            KindPattern::Kind(k) => s.serialize_str(k.as_str()),
-        }
-    }
-}
-
-impl KindPattern {
-    fn matches(self, kind: Kind) -> bool {
-        match self {
-            KindPattern::Any => kind.is_hang(),
-            KindPattern::Kind(k) => k == kind,
-        }
-    }
-}
-
-impl fmt::Display for KindPattern {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            KindPattern::Any => f.write_str("any hang report"),
-            KindPattern::Kind(k) => write!(f, "{k}"),
-        }
-    }
-}
-
-/// Which reports a rule is about. Every field left out matches anything. Serialized into the
-/// guest's plan, so the guest can tell when a scenario's expectations are met.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Rule {
-    pub kind: KindPattern,
-    /// The stuck CPU.
-    pub cpu: Option<u32>,
-    /// The task named in `[comm:pid]` or in the `CPU: .. Comm:` line.
-    pub comm: Option<String>,
-    /// Regular expression the demangled culprit must match, e.g. `^hog_busy::`.
-    #[serde(default, with = "serde_regex_opt")]
-    pub culprit: Option<Regex>,
-    /// Whether the report must (or must not) be a victim spinning on a lock.
-    pub victim: Option<bool>,
-    /// The task the kernel names as holding the lock a hung task waits for
-    /// (`CONFIG_DETECT_HUNG_TASK_BLOCKER`: `... is blocked on a mutex likely owned by task X`).
-    pub blocker: Option<String>,
-    /// Whether the report must (or must not) end in a panic.
-    pub panic: Option<bool>,
-    /// The report must carry the NMI backtraces of (at least) these other CPUs: an all-CPU
-    /// backtrace.
-    pub backtraces: Option<Vec<u32>>,
-    /// The CPU that printed the report: a hard lockup's neighbour for the buddy detector
-    /// (`Sending NMI from CPU N`), the locked CPU itself for the perf detector (its own NMI).
-    pub reported_by: Option<u32>,
-    /// The matching soft lockup reports must repeat at the detector's cadence (one per
-    /// 2 * watchdog_thresh) with a growing `stuck for`.
-    pub repeating: Option<bool>,
-    /// At least this many matching reports (expect rules only).
-    #[serde(default = "one")]
-    pub min: usize,
-    /// At most this many matching reports.
-    pub max: Option<usize>,
-    /// The rule applies only when the guest runs one of these preemption models.
-    pub preempt: Option<Vec<Preempt>>,
-    /// The rule applies only to kernels of this version or later (`"6.16"`): for what older
-    /// kernels do not print at all.
-    #[serde(default, with = "version_opt")]
-    pub since: Option<(u32, u32)>,
-    /// Why this rule exists: shown with a failure, read by learners.
-    pub why: Option<String>,
-}
-
-fn one() -> usize {
-    1
-}
-
-mod serde_regex_opt {
-    use regex::Regex;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(re: &Option<Regex>, s: S) -> Result<S::Ok, S::Error> {
-        match re {
-            Some(re) => s.serialize_some(re.as_str()),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Regex>, D::Error> {
-        let pattern: Option<String> = Option::deserialize(d)?;
-        pattern
-            .map(|p| {
-                Regex::new(&p)
-                    .map_err(|e| serde::de::Error::custom(format!("bad culprit regex: {e}")))
-            })
-            .transpose()
-    }
-}
-
-/// Whether every `expect` rule that applies under `preempt` has its `min` reports: the guest's
-/// cue to end a scenario early. A scenario with no such rule (a control) is never done early.
-pub fn expectations_met(rules: &[Rule], guest: Guest, reports: &[Report]) -> bool {
-    let mut applicable = rules.iter().filter(|r| r.applies_to(guest)).peekable();
-    applicable.peek().is_some()
-        && applicable.all(|rule| reports.iter().filter(|r| rule.matches(r)).count() >= rule.min)
-}
-
-impl Rule {
-    pub fn matches(&self, report: &Report) -> bool {
-        self.kind.matches(report.kind)
-            && self.cpu.is_none_or(|cpu| report.cpu == Some(cpu))
-            && self
-                .comm
-                .as_ref()
-                .is_none_or(|comm| report.comm.as_deref() == Some(comm))
-            && self.culprit.as_ref().is_none_or(|re| {
-                // A trait method of the hog's type (`<hog_x::Hog as hog_x::Trait>::run`) is the
-                // hog's code too: `^hog_x::` matches it without its `<`.
-                report
-                    .culprit
-                    .as_deref()
-                    .is_some_and(|c| re.is_match(c) || re.is_match(c.trim_start_matches('<')))
-            })
-            && self.victim.is_none_or(|v| report.victim == v)
-            && self
-                .blocker
-                .as_ref()
-                .is_none_or(|b| report.blocker.as_deref() == Some(b))
-            && self.panic.is_none_or(|p| report.panic == p)
-            && self
-                .backtraces
-                .as_ref()
-                .is_none_or(|cpus| cpus.iter().all(|c| report.backtraces.contains(c)))
-            && self
-                .reported_by
-                .is_none_or(|cpu| report.reporting_cpu == Some(cpu))
-    }
-
-    pub fn applies_to(&self, guest: Guest) -> bool {
-        let model = match (&self.preempt, guest.preempt) {
-            (None, _) => true,
-            (Some(models), Some(model)) => models.contains(&model),
-            // A model-specific rule cannot be judged when the model is unknown; the judge says so.
-            (Some(_), None) => false,
-        };
-        let version = match (self.since, guest.version) {
-            (None, _) => true,
-            (Some(since), Some(version)) => version >= since,
-            (Some(_), None) => false,
-        };
-        model && version
-    }
-}
-
-/// What a boot showed of its kernel that rules can depend on.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Guest {
-    pub preempt: Option<Preempt>,
-    /// `(major, minor)` of the running kernel.
-    pub version: Option<(u32, u32)>,
-    /// RCU is checked by lockdep (`CONFIG_PROVE_RCU`, which `PROVE_LOCKING` selects): the
-    /// kernel then adds [`Detector::prove_rcu_delay`] to the RCU stall timeout.
-    pub prove_rcu: bool,
-}
-
-mod version_opt {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(v: &Option<(u32, u32)>, s: S) -> Result<S::Ok, S::Error> {
-        match v {
-            Some((a, b)) => s.serialize_some(&format!("{a}.{b}")),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<(u32, u32)>, D::Error> {
-        let Some(text) = Option::<String>::deserialize(d)? else {
-            return Ok(None);
-        };
-        crate::report::parse_version(&text)
-            .filter(|_| text.split('.').count() == 2)
-            .map(Some)
-            .ok_or_else(|| {
-                serde::de::Error::custom(format!("since = {text:?} is not a version like \"6.16\""))
-            })
-    }
-}
-
-impl fmt::Display for Rule {
-    /// "soft_lockup on CPU 1 by hog_busy naming /^hog_busy::/"
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.kind)?;
-        if let Some(cpu) = self.cpu {
-            write!(f, " on CPU {cpu}")?;
-        }
-        if let Some(comm) = &self.comm {
-            write!(f, " by {comm}")?;
-        }
-        if let Some(cpu) = self.reported_by {
-            write!(f, " reported by CPU {cpu}")?;
-        }
-        if let Some(re) = &self.culprit {
-            write!(f, " naming /{re}/")?;
-        }
-        if let Some(blocker) = &self.blocker {
-            write!(f, " blocked by {blocker}")?;
-        }
-        if let Some((a, b)) = self.since {
-            write!(f, " (Linux {a}.{b} and later)")?;
-        }
-        if self.victim == Some(true) {
-            write!(f, " (victim)")?;
-        }
-        if self.panic == Some(true) {
-            write!(f, " ending in panic")?;
-        }
-        if let Some(cpus) = &self.backtraces {
-            write!(f, " with the backtraces of CPUs {cpus:?}")?;
-        }
-        if self.repeating == Some(true) {
-            write!(f, ", repeating")?;
-        }
-        Ok(())
-    }
-}
+pub use explain::reference;
+pub use rules::{expectations_met, Guest, KindPattern, Rule};
 
 /// A scenario: what to load in which kind of boot, and the reports that must and must not appear.
 #[derive(Debug, Clone, Deserialize)]
@@ -332,7 +90,7 @@ pub struct Scenario {
 #[serde(deny_unknown_fields)]
 pub struct ConsoleLine {
     /// Regular expression a console line must match, e.g. `NMI watchdog: Enabled`.
-    #[serde(with = "serde_regex_opt")]
+    #[serde(with = "rules::serde_regex_opt")]
     pub line: Option<Regex>,
     #[serde(default)]
     pub absent: bool,
@@ -399,34 +157,6 @@ impl Set {
     pub fn label(&self) -> String {
         format!("{}={}", self.name(), self.value)
     }
-
-    fn validate(&self, at: &str, field: &str, wait: u64) -> Result<()> {
-        match (&self.sysctl, &self.path) {
-            (Some(name), None) => {
-                let ok = name.split('.').count() >= 2
-                    && name.split('.').all(|p| {
-                        !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-                    });
-                if !ok {
-                    bail!(
-                        "{at}: {field}.sysctl `{name}` is not a sysctl name (like kernel.watchdog)"
-                    );
-                }
-            }
-            (None, Some(path)) => {
-                if !(path.starts_with("/sys/") || path.starts_with("/proc/sys/"))
-                    || path.contains("..")
-                {
-                    bail!("{at}: {field}.path `{path}` must be a file under /sys or /proc/sys");
-                }
-            }
-            _ => bail!("{at}: {field} needs exactly one of sysctl or path"),
-        }
-        if self.at.is_some_and(|t| !(0.0..wait as f64).contains(&t)) {
-            bail!("{at}: {field}.at must be between 0 and the scenario's wait ({wait} s)");
-        }
-        Ok(())
-    }
 }
 
 fn two() -> u32 {
@@ -463,195 +193,6 @@ impl Scenario {
         scenario.path = path.to_owned();
         scenario.validate()?;
         Ok(scenario)
-    }
-
-    /// Everything a scenario file must get right beyond its syntax, each a one-line error
-    /// naming the file and the field.
-    fn validate(&self) -> Result<()> {
-        let at = self.path.display();
-        if !self.module.starts_with("hog_")
-            || !self
-                .module
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
-        {
-            bail!(
-                "{at}: module `{}` is not a hog module name (hog_*)",
-                self.module
-            );
-        }
-        if self.cpus == 0 || self.cpus > 8 {
-            bail!("{at}: cpus = {} is out of range (1..=8)", self.cpus);
-        }
-        for (param, value) in &self.params {
-            let is_cpu = param == "cpu" || param.ends_with("_cpu");
-            if is_cpu && (*value < -1 || *value >= i64::from(self.cpus)) {
-                bail!(
-                    "{at}: params.{param} = {value} is not a CPU of the guest (0..{}, or -1 for any)",
-                    self.cpus
-                );
-            }
-        }
-        if self.panics && !self.expect.iter().any(|r| r.panic == Some(true)) {
-            bail!("{at}: panics = true but no expect rule has panic = true");
-        }
-        self.validate_rules()?;
-        self.validate_kernel_needs()?;
-        self.validate_timing()?;
-        self.validate_order()
-    }
-
-    /// Rules (the scenario's and its variants'): CPUs the guest has, `max` above `min`, models named.
-    fn validate_rules(&self) -> Result<()> {
-        let at = self.path.display();
-        let mut rules = vec![
-            ("expect".to_owned(), &self.expect),
-            ("allow".to_owned(), &self.allow),
-            ("forbid".to_owned(), &self.forbid),
-        ];
-        for (i, v) in self.variants.iter().enumerate() {
-            let tables = [
-                ("expect", &v.expect),
-                ("allow", &v.allow),
-                ("forbid", &v.forbid),
-            ];
-            for (table, r) in tables {
-                if let Some(r) = r {
-                    rules.push((format!("variant[{i}].{table}"), r));
-                }
-            }
-        }
-        for (table, rules) in rules {
-            for (i, rule) in rules.iter().enumerate() {
-                let field = format!("{table}[{i}]");
-                if let Some(cpu) = [rule.cpu, rule.reported_by]
-                    .into_iter()
-                    .flatten()
-                    .find(|&cpu| cpu >= self.cpus)
-                {
-                    bail!(
-                        "{at}: {field}.cpu names CPU {cpu} but the guest has {} CPUs",
-                        self.cpus
-                    );
-                }
-                if rule.max.is_some_and(|max| max < rule.min) {
-                    bail!("{at}: {field} has max < min");
-                }
-                if rule.preempt.as_ref().is_some_and(|p| p.is_empty()) {
-                    bail!("{at}: {field}.preempt is empty, so the rule would never apply: name the models or leave it out");
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// What it needs of a kernel, its console lines, and its variants for other kernels.
-    fn validate_kernel_needs(&self) -> Result<()> {
-        let at = self.path.display();
-        for (option, why) in &self.needs {
-            let name_ok = option.strip_prefix("CONFIG_").is_some_and(|rest| {
-                !rest.is_empty()
-                    && rest
-                        .chars()
-                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
-            });
-            if !name_ok {
-                bail!("{at}: needs.{option} is not a kernel option name (CONFIG_...)");
-            }
-            if why.trim().is_empty() {
-                bail!("{at}: needs.{option} must say why the scenario needs it");
-            }
-        }
-        for (i, c) in self.console.iter().enumerate() {
-            if c.line.is_none() || c.why.trim().is_empty() {
-                bail!("{at}: console[{i}] needs a line (regex) and why");
-            }
-        }
-        for (i, v) in self.variants.iter().enumerate() {
-            if v.when.is_empty() || v.why.trim().is_empty() {
-                bail!(
-                    "{at}: variant[{i}] must name the kernel options it is for (when) and say why"
-                );
-            }
-            if let Some(option) = v.when.keys().find(|o| !o.starts_with("CONFIG_")) {
-                bail!("{at}: variant[{i}].when.{option} is not a kernel option name (CONFIG_...)");
-            }
-            if let Some(param) = v.params.keys().find(|p| !self.params.contains_key(*p)) {
-                bail!("{at}: variant[{i}].params.{param} is not a parameter of the scenario");
-            }
-        }
-        Ok(())
-    }
-
-    /// The settings its verdicts depend on: `watchdog_thresh`, each expected detector's, writes, repeats.
-    fn validate_timing(&self) -> Result<()> {
-        let at = self.path.display();
-        if self.thresh().is_none() {
-            bail!("{at}: set kernel.watchdog_thresh before the hog ([[set]]) or watchdog_thresh=N in cmdline: the verdicts depend on it");
-        }
-        for (i, set) in self.set.iter().enumerate() {
-            set.validate(&at.to_string(), &format!("set[{i}]"), self.wait_secs())?;
-        }
-        for (i, rule) in self.expect.iter().enumerate() {
-            let repeats = match rule.kind {
-                KindPattern::Kind(kind) => detectors::of(kind).is_some_and(|d| d.repeat.is_some()),
-                KindPattern::Any => false,
-            };
-            if rule.repeating == Some(true) && !repeats {
-                bail!("{at}: expect[{i}] is repeating, but the suite knows no repeat cadence for {}: name a kind whose detector repeats (soft_lockup)", rule.kind);
-            }
-        }
-        for d in DETECTORS {
-            let expected = self
-                .expect
-                .iter()
-                .any(|r| r.kind == KindPattern::Kind(d.kind));
-            let value = self.setting(d.setting);
-            if expected && value.is_none() {
-                bail!(
-                    "{at}: expects {}, so it must set {} (boot argument {}N, or set {}): the verdicts depend on it",
-                    d.kind,
-                    d.setting.name,
-                    d.setting.arg,
-                    d.setting.path
-                );
-            }
-            if let Some(t) = value.filter(|t| t.fract() != 0.0) {
-                bail!(
-                    "{at}: {} = {t}: the kernel takes whole seconds",
-                    d.setting.name
-                );
-            }
-            if let (Some(t), Some((range, why))) = (value, &d.setting.accepts) {
-                if !range.contains(&t) {
-                    bail!("{at}: {} = {t}: {why}", d.setting.name);
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// `order` and `detect_from` name what the scenario has.
-    fn validate_order(&self) -> Result<()> {
-        let at = self.path.display();
-        if self.order.len() == 1 {
-            bail!("{at}: order names one kind: name two or more, or leave it out");
-        }
-        for kind in &self.order {
-            if !self
-                .expect
-                .iter()
-                .any(|r| r.kind == KindPattern::Kind(*kind))
-            {
-                bail!("{at}: order names {kind}, which no expect rule expects");
-            }
-        }
-        if let Some(from) = &self.detect_from {
-            if !self.set.iter().any(|s| &s.label() == from) {
-                bail!("{at}: detect_from `{from}` names no set of this scenario (name=value)");
-            }
-        }
-        Ok(())
     }
 
     /// The full kernel command line of this scenario's boot (without `--append` extras).
@@ -801,95 +342,6 @@ impl Scenario {
                 .find_map(|a| a.strip_prefix(setting.arg)?.parse().ok())
         })
     }
-
-    /// What the scenario does and proves, for `hogs explain SCENARIO`.
-    pub fn explain(&self) -> String {
-        format!(
-            "{}: {}\n\n{}\n\n{}",
-            self.name,
-            self.summary,
-            self.description.trim(),
-            self.facts()
-        )
-    }
-
-    /// The scenario's rules and the windows of its expected reports, one sentence a line.
-    fn rule_facts(&self) -> String {
-        let mut out = String::new();
-        let rules = [
-            ("Must see", &self.expect),
-            ("May see", &self.allow),
-            ("Must not see", &self.forbid),
-        ];
-        for (what, rules) in rules {
-            for r in rules {
-                let why = r.why.as_deref().map_or(String::new(), |w| format!(": {w}"));
-                out += &format!("{what}: {r}{why}\n");
-            }
-        }
-        if self.expect.is_empty() {
-            out += "Must see: nothing; any report in the scenario fails it.\n";
-        }
-        for w in self.windows() {
-            out += &format!(
-                "The first {} must come {:.1}-{:.1} s after the hog starts ({}).\n",
-                w.kind, w.window.earliest, w.window.latest, w.setting
-            );
-            let delay = detectors::of(w.kind).map_or(0.0, |d| d.prove_rcu_delay);
-            if delay > 0.0 {
-                out += &format!(
-                    "On a kernel with CONFIG_PROVE_RCU (lockdep) it comes {delay} s later.\n"
-                );
-            }
-        }
-        out
-    }
-
-    /// The scenario's boot, hog, settings, rules and windows, one sentence a line.
-    fn facts(&self) -> String {
-        let mut out = format!(
-            "Boot: {} vCPUs, kernel arguments {}. Hog: insmod {}.ko {}\n",
-            self.cpus,
-            self.kernel_args().join(" "),
-            self.module,
-            self.param_string()
-        );
-        for (option, why) in &self.needs {
-            out += &format!("Needs {option}: {why}. Without it the scenario is skipped.\n");
-        }
-        for s in &self.set {
-            let when = s.at.map_or("before the hog".to_owned(), |t| {
-                format!("{t} s after the hog is loaded")
-            });
-            out += &format!("Sets {} {when}, and back afterwards.\n", s.label());
-        }
-        out += &self.rule_facts();
-        for c in &self.console {
-            if let Some(re) = &c.line {
-                let must = if c.absent {
-                    "must not show"
-                } else {
-                    "must show"
-                };
-                out += &format!("The console {must} /{re}/: {}.\n", c.why);
-            }
-        }
-        for v in &self.variants {
-            let when: Vec<String> = v.when.iter().map(|(k, x)| format!("{k}={x}")).collect();
-            let params: Vec<String> = v.params.iter().map(|(k, x)| format!("{k}={x}")).collect();
-            out += &format!(
-                "On kernels with {}: {} ({}).\n",
-                when.join(" "),
-                params.join(" "),
-                v.why
-            );
-        }
-        if !self.order.is_empty() {
-            let names: Vec<&str> = self.order.iter().map(|k| k.as_str()).collect();
-            out += &format!("First reports in this order: {}.\n", names.join(", then "));
-        }
-        out
-    }
 }
 
 /// The detection window of one expected kind.
@@ -899,36 +351,6 @@ pub struct KindWindow {
     pub window: Window,
     /// The setting it follows, e.g. `watchdog_thresh=2`.
     pub setting: String,
-}
-
-/// The scenario reference, `docs/scenarios.md`: every scenario's summary, description and facts
-/// as `hogs explain` prints them, generated so that it cannot drift from `expected/`.
-pub fn reference(scenarios: &[Scenario]) -> String {
-    let mut out = String::from(
-        "# Scenarios\n\nGenerated from `expected/*.toml` by `hogs list --markdown > docs/scenarios.md`; \
-         a test fails when this file is not what that prints. `hogs explain NAME` prints one.\n\n\
-         | scenario | what it shows |\n|---|---|\n",
-    );
-    for s in scenarios {
-        out += &format!(
-            "| [{}](#{}) | {} |\n",
-            s.name,
-            s.name,
-            s.summary.replace('|', "\\|")
-        );
-    }
-    for s in scenarios {
-        out += &format!(
-            "\n## {}\n\n{}\n\n{}\n\n",
-            s.name,
-            s.summary,
-            s.description.trim()
-        );
-        for fact in s.facts().lines() {
-            out += &format!("- {fact}\n");
-        }
-    }
-    out
 }
 
 /// Loads every `*.toml` in `dir`, sorted by name.
@@ -972,11 +394,12 @@ pub fn select(all: Vec<Scenario>, names: &[String]) -> Result<Vec<Scenario>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernel::Preempt;
 
     #[test]
     fn the_committed_reference_is_the_generated_one() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../expected");
-        let committed = include_str!("../../docs/scenarios.md");
+        let committed = include_str!("../../../docs/scenarios.md");
         assert!(
             committed == reference(&load_dir(&dir).unwrap()),
             "docs/scenarios.md is stale: run `target/release/hogs list --markdown > docs/scenarios.md`"
