@@ -226,6 +226,13 @@ $hogs run --kdir "$late" nopreempt-loop polite-control --json "$results/bug-late
 rc=$?
 set -e
 python3 scripts/expect_verdicts.py "$results/bug-late.json" "$rc" "nopreempt-loop=FAIL~fired late" polite-control=PASS
+warnings=$(bash scripts/build-kernel.sh --quiet --patch tests/kernel-bugs/hung-task-warnings-ignored.patch 6.12)
+set +e
+$hogs run --kdir "$warnings" hung-task-warnings-limit hung-task-mutex --json "$results/bug-warnings.json"
+rc=$?
+set -e
+python3 scripts/expect_verdicts.py "$results/bug-warnings.json" "$rc" \
+  "hung-task-warnings-limit=FAIL~expected at most 1 of hung_task" hung-task-mutex=PASS
 
 phase "red check: a soft lockup not counted in /sys/kernel/softlockup_count (7.3) must fail"
 missed=$(bash scripts/build-kernel.sh --quiet --patch tests/kernel-bugs/softlockup-count-missed.patch 7.3)

@@ -29,6 +29,10 @@ pub struct Step {
     /// hog is unloaded early (a scenario that expects nothing runs its full `wait_secs`).
     #[serde(default)]
     pub expect: Vec<Rule>,
+    /// Run the full `wait_secs` even once the expectations are met: what must not come more
+    /// often than a rule's `max` is only known at the end.
+    #[serde(default)]
+    pub whole_time: bool,
     /// Values to write before the hog is loaded (`at` none) or while it runs; each is written
     /// back after the hog is unloaded.
     #[serde(default)]
@@ -430,7 +434,7 @@ fn wait_until_decided(
             hog_seen = true;
             deadline = deadline.max(Instant::now() + wait);
         }
-        if step.expect.is_empty() || !timed.is_empty() {
+        if step.expect.is_empty() || step.whole_time || !timed.is_empty() {
             continue;
         }
         let reports = log.reader.reports();

@@ -537,6 +537,7 @@ impl BootJob<'_> {
                     params: s.param_string(),
                     wait_secs: s.wait_secs(),
                     expect: s.expect.clone(),
+                    whole_time: s.whole_time,
                     writes: s
                         .set
                         .iter()

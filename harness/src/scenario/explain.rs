@@ -65,6 +65,9 @@ impl Scenario {
             });
             out += &format!("Sets {} {when}, and back afterwards.\n", s.label());
         }
+        if self.whole_time {
+            out += "Keeps the hog its whole time, even once every expected report came.\n";
+        }
         out += &self.rule_facts();
         for c in &self.console {
             if let Some(re) = &c.line {

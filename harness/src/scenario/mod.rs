@@ -54,6 +54,11 @@ pub struct Scenario {
     /// Seconds the guest waits after loading before unloading (defaults to the hog's `secs` + 1:
     /// a report the release sets off, such as a late soft lockup, comes within milliseconds).
     pub wait: Option<u64>,
+    /// Keep the hog its whole time even once every expected report came (a positive scenario
+    /// otherwise ends half a second after its last): for a rule whose `max` says what must not
+    /// come later, such as reports past a limit.
+    #[serde(default)]
+    pub whole_time: bool,
     #[serde(default)]
     pub expect: Vec<Rule>,
     /// Extra reports tolerated as side effects (e.g. a victim of the hog on another CPU).
