@@ -53,6 +53,7 @@ const FIXTURES: &[&str] = &[
     "run_6.12_rcu_tasks_running.log",
     "run_6.12_shared_boot.log",
     "run_6.12_softlockup_panic.log",
+    "run_7.3_rust_ktime_get_under_nmi.log",
     "rust_closure_and_legacy.log",
     "seed000_ubuntu_4.4_soft_lockup.log",
     "seed000_xenserver_emerg_panic.log",
@@ -1581,4 +1582,19 @@ fn reading_as_it_comes_finds_what_reading_at_once_does() {
         }
         assert_eq!(by_chunk.reports(), whole, "{} in chunks", path.display());
     }
+}
+
+/// An NMI that lands in the Rust kernel crate's clock wrapper, called by the hog's busy loop
+/// (7.3, a loaded host): the wrapper is plumbing like the `ktime_get` it calls, and the culprit
+/// is the loop. It was named the culprit once, failing hotplug-watched-cpu1.
+#[test]
+fn a_rust_kernel_crate_wrapper_is_plumbing() {
+    let reports = parse(&read("run_7.3_rust_ktime_get_under_nmi.log"));
+    let r = only(&reports);
+    assert_eq!(r.kind, Kind::HardLockup);
+    assert_eq!(
+        r.culprit.as_deref(),
+        Some("hog_irqsave::spin::busy_loop"),
+        "{r:#?}"
+    );
 }

@@ -481,7 +481,14 @@ const SLEEP: &[&str] = &[
 /// as soon as one re-enables interrupts or preemption, so the loop is in the caller.
 pub(crate) fn is_plumbing(name: &str) -> bool {
     let base = base_name(name);
-    PLUMBING.iter().any(|p| base.starts_with(p))
+    // The Rust kernel crate's thin wrappers name the C function they call last
+    // (`<kernel::time::Monotonic as kernel::time::ClockSource>::ktime_get`): judged by it.
+    let leaf = (name.starts_with("kernel::") || name.starts_with("<kernel::"))
+        .then(|| name.rsplit("::").next())
+        .flatten();
+    PLUMBING
+        .iter()
+        .any(|p| base.starts_with(p) || leaf.is_some_and(|l| l.starts_with(p)))
         || ["spin_unlock", "read_unlock", "write_unlock"]
             .iter()
             .any(|u| base.contains(u))
