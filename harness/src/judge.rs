@@ -632,14 +632,7 @@ fn judge_counter(
             .filter(|r| counted_kind(r) && r.line > reads.from && r.line <= upto)
             .count() as u64
     };
-    let exact = counter.exact
-        && !counter.inexact_with.is_some_and(|knob| {
-            scenario.cmdline.iter().any(|a| a.contains(knob))
-                || scenario
-                    .set
-                    .iter()
-                    .any(|s| s.name().contains(knob) && s.value.trim() != "0")
-        });
+    let exact = counts_exactly(counter, scenario);
     let (Some(b), Some(a)) = (reads.before, reads.after) else {
         let version = record.guest().version;
         if let Some((x, y)) = version.filter(|&v| v >= counter.since) {
@@ -672,6 +665,19 @@ fn judge_counter(
             ),
         );
     }
+}
+
+/// Whether every count of `counter` is a printed report in `scenario` (not where it turns on
+/// the knob under which counts go unprinted).
+fn counts_exactly(counter: &crate::detectors::Counter, scenario: &Scenario) -> bool {
+    counter.exact
+        && !counter.inexact_with.is_some_and(|knob| {
+            scenario.cmdline.iter().any(|a| a.contains(knob))
+                || scenario
+                    .set
+                    .iter()
+                    .any(|s| s.name().contains(knob) && s.value.trim() != "0")
+        })
 }
 
 /// Each CPU the scenario names must have seen its hog start (`<module>: hogging CPU N`).
