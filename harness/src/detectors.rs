@@ -11,7 +11,7 @@ use std::ops::RangeInclusive;
 
 use serde::Serialize;
 
-use crate::report::Kind;
+use crate::report::{Kind, Report};
 
 /// A detector's timeout, as a scenario sets it: on the command line or at run time.
 #[derive(Debug)]
@@ -68,9 +68,9 @@ pub struct Counter {
     /// `exact`: with `kernel.softlockup_all_cpu_backtrace` a CPU that finds another dumping
     /// counts its lockup and returns without a report.
     pub inexact_with: Option<&'static str>,
-    /// Words on a report's first line that mark reports the kernel prints but never counts
-    /// (RCU's expedited stalls, tree_exp.h, do not touch `rcu_stall_count`).
-    pub uncounted: &'static [&'static str],
+    /// Which reports of its kind the kernel counts (RCU's expedited stalls, reported from
+    /// tree_exp.h, do not touch `rcu_stall_count`).
+    pub counts: fn(&Report) -> bool,
 }
 
 /// One hang detector.
@@ -251,7 +251,7 @@ pub const DETECTORS: &[Detector] = &[
             since: (6, 16),
             exact: true,
             inexact_with: Some("softlockup_all_cpu_backtrace"),
-            uncounted: &[],
+            counts: |_| true,
         }),
     },
     Detector {
@@ -275,7 +275,7 @@ pub const DETECTORS: &[Detector] = &[
             since: (6, 16),
             exact: false,
             inexact_with: None,
-            uncounted: &[],
+            counts: |_| true,
         }),
     },
     Detector {
@@ -300,7 +300,7 @@ pub const DETECTORS: &[Detector] = &[
             since: (6, 16),
             exact: true,
             inexact_with: None,
-            uncounted: &["expedited"],
+            counts: |r| !r.expedited,
         }),
     },
     Detector {
@@ -323,7 +323,7 @@ pub const DETECTORS: &[Detector] = &[
             since: (6, 13),
             exact: false,
             inexact_with: None,
-            uncounted: &[],
+            counts: |_| true,
         }),
     },
     Detector {

@@ -618,13 +618,7 @@ fn judge_counter(
     reads: CounterReads,
     f: &mut Findings,
 ) {
-    let counted_kind = |r: &Report| {
-        let first = record
-            .lines
-            .get(r.line.wrapping_sub(1))
-            .map_or("", String::as_str);
-        r.kind == d.kind && !counter.uncounted.iter().any(|w| first.contains(w))
-    };
+    let counted_kind = |r: &Report| r.kind == d.kind && (counter.counts)(r);
     let printed = |upto: usize| {
         record
             .reports

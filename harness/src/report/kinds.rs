@@ -201,9 +201,9 @@ pub(crate) const TABLE: &[KindInfo] = &[
         triggers: &["stall on", "stalls on"],
         headers: &[
             // 3.x: `self-detected stall on CPU { 1}  (t=...)`, `stalls on CPUs/tasks: { 1} (detected by 0, ...)`.
-            r"INFO: \S*rcu\S* (?:self-)?detected (?:expedited )?stalls? on[^{]*\{\s*(?P<cpu>\d+)(?:.*detected by (?P<rep>\d+))?",
+            r"INFO: \S*rcu\S* (?:self-)?detected (?P<expedited>expedited )?stalls? on[^{]*\{\s*(?P<cpu>\d+)(?:.*detected by (?P<rep>\d+))?",
             // 2.6.3x `rcu_sched_state detected stall on CPU 1 (t=...)`; 4.x+ without a CPU.
-            r"INFO: \S*rcu\S* (?:self-)?detected (?:expedited )?stalls? on(?: CPU (?P<cpu>\d+))?(?:.*detected by (?P<rep>\d+))?",
+            r"INFO: \S*rcu\S* (?:self-)?detected (?P<expedited>expedited )?stalls? on(?: CPU (?P<cpu>\d+))?(?:.*detected by (?P<rep>\d+))?",
         ],
         culprit: CulpritFrom::Stuck,
         details: Details::Rcu,

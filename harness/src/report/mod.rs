@@ -173,6 +173,10 @@ pub struct Report {
     pub victim: bool,
     /// The RIP was in user mode (x86 segment `0033`): no kernel culprit.
     pub user_space: bool,
+    /// An RCU stall of an expedited grace period (`detected expedited stalls on`), which the
+    /// kernel reports from tree_exp.h and does not count in `rcu_stall_count`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub expedited: bool,
     /// Seconds since boot of the report's first line, from its `[  12.345678]` prefix.
     pub time: Option<f64>,
     /// Demangled reliable (non-`?`) frames of the report's call trace, in order.
@@ -208,6 +212,7 @@ impl Report {
             panic_reason: None,
             line,
             reporting_cpu: None,
+            expedited: false,
             module: None,
             rip: None,
             victim: false,

@@ -576,6 +576,7 @@ impl Header<'_> {
         let r = &mut d.report;
         r.cpu = self.cpu();
         r.reporting_cpu = num(caps, "rep");
+        r.expedited = caps.name("expedited").is_some();
         r.stuck_secs = num(caps, "secs");
         r.count = num(caps, "count");
         r.comm = caps.name("comm").map(|m| m.as_str().to_owned());

@@ -1598,3 +1598,13 @@ fn a_rust_kernel_crate_wrapper_is_plumbing() {
         "{r:#?}"
     );
 }
+
+/// An expedited grace period's stall is marked: the kernel does not count it in
+/// `rcu_stall_count`, and the judge leaves it out of that counter's sum.
+#[test]
+fn an_expedited_rcu_stall_is_marked() {
+    let expedited = parse(b"[ 5.0] rcu: INFO: rcu_preempt detected expedited stalls on CPUs/tasks: { 1-.... } 21 jiffies s: 813 root: 0x2/.\n");
+    assert!(only(&expedited).expedited);
+    let normal = parse(b"[ 5.0] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:\n[ 5.0] rcu: \t1-....: (5250 ticks this GP) idle=9f4/1/0x4000000000000000 softirq=1/1 fqs=2\n");
+    assert!(!only(&normal).expedited);
+}
